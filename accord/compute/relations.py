@@ -1,0 +1,90 @@
+"""Each source as a relation AST the engine can scan, and its time columns read in the project's zone."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from accord.errors import Problem, UserError
+from accord.project.model import Project, Source
+from accord.project.references import file_format, parse_fragment_statement
+
+_READERS = {"csv": "read_csv", "parquet": "read_parquet", "json": "read_json_auto"}
+TEXT_TYPES = ("VARCHAR", "STRING", "TEXT")
+DATE_TYPES = ("DATE",)
+TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME", "TIMESTAMP_US")
+TIMESTAMPTZ_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
+
+
+def relation(project: Project, source: Source) -> exp.Expression:
+    """A FROM-able expression for the source: a file reader, an engine table, or its own SELECT."""
+    if source.path:
+        path = str((project.root / source.path).resolve())
+        reader = exp.Anonymous(this=_READERS[file_format(source.path)], expressions=[exp.Literal.string(path)])
+        return exp.Table(this=reader)
+    if source.table:
+        return exp.to_table(source.table, dialect="duckdb")
+    tree = parse_fragment_statement(source.sql)
+    names = {s.name: s for s in project.sources}
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in names \
+                and node.name not in ctes and node.name != source.name:
+            alias = node.alias or node.name
+            return exp.Subquery(this=select_all(project, names[node.name]), alias=exp.TableAlias(
+                this=exp.to_identifier(alias)))
+        return node
+
+    return exp.Subquery(this=tree.transform(swap))
+
+
+def select_all(project: Project, source: Source) -> exp.Select:
+    return exp.select("*").from_(_as_from(relation(project, source)))
+
+
+def _as_from(rel: exp.Expression) -> exp.Expression:
+    if isinstance(rel, exp.Subquery) and not rel.alias:
+        return exp.Subquery(this=rel.this, alias=exp.TableAlias(this=exp.to_identifier("__src")))
+    return rel
+
+
+def from_source(project: Project, source: Source) -> exp.Expression:
+    return _as_from(relation(project, source))
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Column names (as the engine spells them) and their engine types."""
+
+    columns: dict[str, str]
+
+    def find(self, name: str) -> str | None:
+        """The column matching `name` case-insensitively, as the engine spells it."""
+        lower = name.lower()
+        for c in self.columns:
+            if c.lower() == lower:
+                return c
+        return None
+
+    def type_of(self, name: str) -> str:
+        return self.columns[self.find(name)].upper()
+
+
+def local_time(schema: Schema, column: str, timezone: str, where: Problem) -> exp.Expression:
+    """The time column as a naive local timestamp or date in `timezone`.
+
+    DATE and TIMESTAMP are wall-clock values already; TIMESTAMPTZ is converted; ISO text is cast
+    with the session zone set to `timezone` (text with an offset is converted, text without one is local).
+    """
+    col = exp.column(schema.find(column), quoted=True)
+    kind = schema.type_of(column)
+    if kind in DATE_TYPES or kind in TIMESTAMP_TYPES:
+        return col
+    if kind in TIMESTAMPTZ_TYPES:
+        return exp.Anonymous(this="timezone", expressions=[exp.Literal.string(timezone), col])
+    if kind in TEXT_TYPES:
+        cast = exp.TryCast(this=col, to=exp.DataType.build("TIMESTAMPTZ"))
+        return exp.Anonymous(this="timezone", expressions=[exp.Literal.string(timezone), cast])
+    raise UserError([Problem(where.file, where.line, where.col,
+                             f"{where.message} is {kind}, not a date. use a DATE, TIMESTAMP or ISO text column")])

@@ -1,0 +1,283 @@
+"""Compute metrics per period: one scan per source, then ratios and formulas from those values."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlglot import exp
+
+from accord.compute.periods import Calendar
+from accord.compute.plan import (MetricScan, ScanPlan, additive_zero, choose, clause_columns,
+                                 filter_plan, grouped_plan, rows_query, sample_query, unqualify)
+from accord.compute.relations import TEXT_TYPES, Schema, from_source, local_time
+from accord.engine import Engine
+from accord.engine.duckdb import EngineQueryError
+from accord.errors import Problem, UserError, did_you_mean
+from accord.project.model import Metric, Project, Source
+from accord.project.references import fragment, metric_inputs
+from accord.sql.expressions import check_formula, evaluate_formula
+
+
+@dataclass(frozen=True)
+class Row:
+    metric: str
+    period: str
+    start: dt.date
+    value: float | None
+    complete: bool
+
+    def as_dict(self) -> dict:
+        return {"metric": self.metric, "period": self.period, "value": self.value, "complete": self.complete}
+
+
+@dataclass
+class ComputeResult:
+    grain: str
+    today: dt.date
+    rows: list[Row]
+    dropped: dict[str, dict[str, int]]
+    plans: dict[str, ScanPlan] = field(default_factory=dict)
+
+    def series(self, metric: str) -> list[Row]:
+        return [r for r in self.rows if r.metric == metric]
+
+    def as_dict(self) -> dict:
+        return {"grain": self.grain, "as_of": self.today.isoformat(),
+                "rows": [r.as_dict() for r in self.rows], "dropped": self.dropped}
+
+
+def resolve_metrics(project: Project, names: list[str] | None) -> list[Metric]:
+    """The requested metrics in definition order; unknown names are a user error."""
+    if not names:
+        return list(project.metrics)
+    known = {m.name for m in project.metrics}
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise UserError([Problem("", 0, 0, f"metric '{n}' is not defined.{did_you_mean(n, known)} "
+                                           "run `accord validate --verbose` to list metrics") for n in bad])
+    wanted = set(names)
+    return [m for m in project.metrics if m.name in wanted]
+
+
+def _closure(project: Project, metrics: list[Metric]) -> list[Metric]:
+    out: dict[str, Metric] = {}
+    stack = list(metrics)
+    while stack:
+        m = stack.pop()
+        if m.name in out:
+            continue
+        out[m.name] = m
+        stack += [project.metric(r) for r in metric_inputs(m)]
+    return [m for m in project.metrics if m.name in out]
+
+
+def source_schema(engine: Engine, project: Project, source: Source) -> Schema:
+    q = exp.Describe(this=exp.select("*").from_(from_source(project, source)))
+    try:
+        t = engine.query(q)
+    except EngineQueryError as e:
+        raise UserError([Problem(source.location.file, source.location.line, 0,
+                                 f"source '{source.name}' cannot be read: {e}. check the path, table or sql")])
+    return Schema(dict(zip(t.column("column_name").to_pylist(), t.column("column_type").to_pylist())))
+
+
+def check_columns(project: Project, source: Source, metrics: list[Metric], schema: Schema) -> list[Problem]:
+    """Every column a metric reads exists in its source; one line per missing column."""
+    out = []
+    for m in metrics:
+        reads = [("measure", "measure", fragment(m.measure))]
+        reads += [(f"include.{i}.sql", f"include clause '{c.name}'", fragment(c.sql))
+                  for i, c in enumerate(m.include or ())]
+        reads += [(f"exclude.{i}.sql", f"exclude clause '{c.name}'", fragment(c.sql))
+                  for i, c in enumerate(m.exclude or ())]
+        for key, what, tree in reads:
+            for col in sorted({c.name for c in tree.find_all(exp.Column)}):
+                if schema.find(col) is None:
+                    loc = m.at(key)
+                    out.append(Problem(loc.file, loc.line, 0, f"metric '{m.name}': {what} reads column '{col}', "
+                                       f"which source '{source.name}' does not have.{did_you_mean(col, schema.columns)}"
+                                       " fix the column name"))
+        time = m.time or source.time
+        if schema.find(time) is None:
+            loc = m.at("time") if m.time else source.at("time")
+            out.append(Problem(loc.file, loc.line, 0, f"time column '{time}' is not in source '{source.name}'."
+                                                      f"{did_you_mean(time, schema.columns)} fix time:"))
+    return out
+
+
+def plan_source(engine: Engine, project: Project, source: Source, metrics: list[Metric], schema: Schema,
+                calendar: Calendar, today: dt.date) -> ScanPlan:
+    tz = project.settings.timezone
+    times: list[str] = []
+    scans = []
+    for m in metrics:
+        time = schema.find(m.time or source.time)
+        if time not in times:
+            times.append(time)
+        scans.append(MetricScan(m.name, unqualify(fragment(m.measure)),
+                                tuple(unqualify(fragment(c.sql)) for c in m.include or ()),
+                                tuple(unqualify(fragment(c.sql)) for c in m.exclude or ()),
+                                times.index(time)))
+    locals_ = [local_time(schema, t, tz, Problem(source.location.file, source.location.line, 0,
+                                                 f"time column '{t}' of source '{source.name}'")) for t in times]
+    rows = rows_query(from_source(project, source), [calendar.start_sql(t.copy()) for t in locals_],
+                      locals_, today)
+    columns = clause_columns(scans)
+    distinct: dict[str, int] = {}
+    if columns:
+        sample = engine.query(sample_query(from_source(project, source), [schema.find(c) for c in columns]))
+        distinct = {schema.find(c): sample.column(f"__d{i}")[0].as_py() for i, c in enumerate(columns)}
+    strategy, grouped = choose(scans, distinct)
+    plan = grouped_plan(rows, scans, len(times), grouped) if strategy == "grouped" \
+        else filter_plan(rows, scans, len(times))
+    plan.notes = {"times": times, "distinct": distinct}
+    return plan
+
+
+def _number(v) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, Decimal):
+        v = float(v)
+    if isinstance(v, bool):
+        return float(v)
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, metrics: list[Metric],
+              schema: Schema) -> tuple[dict[str, dict[dt.date, tuple[float | None, int]]], dict[str, int]]:
+    try:
+        table = engine.query(plan.query)
+    except EngineQueryError as e:
+        raise UserError([Problem(source.location.file, source.location.line, 0,
+                                 f"source '{source.name}': the engine refused a metric over it: {e}. "
+                                 "check the measures and clauses of its metrics")])
+    records = table.to_pylist()
+    values: dict[str, dict[dt.date, tuple[float | None, int]]] = {m.name: {} for m in metrics}
+    nulls: dict[str, int] = {}
+    for i, scan in enumerate(plan.metrics):
+        t = scan.time_index
+        for r in records:
+            if plan.times > 1 and r[f"__g{t}"] != 0:
+                continue
+            start = r[f"__p{t}"]
+            n = int(r[f"__n{i}"] or 0)
+            if start is None:
+                if n:
+                    nulls[scan.name] = nulls.get(scan.name, 0) + n
+                continue
+            values[scan.name][start] = (_number(r[f"__m{i}"]), n)
+    return values, nulls
+
+
+def _unparsed_time(engine: Engine, project: Project, source: Source, schema: Schema, column: str) -> str | None:
+    col = exp.column(schema.find(column), quoted=True)
+    bad = exp.and_(exp.Not(this=exp.Is(this=col.copy(), expression=exp.null())),
+                   exp.Is(this=exp.TryCast(this=col.copy(), to=exp.DataType.build("TIMESTAMPTZ")),
+                          expression=exp.null()))
+    t = engine.query(exp.select(col).from_(from_source(project, source)).where(bad).limit(1))
+    return t.column(0)[0].as_py() if t.num_rows else None
+
+
+def compute(project: Project, engine: Engine, names: list[str] | None = None, grain: str = "month",
+            today: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None,
+            progress=None) -> ComputeResult:
+    """Every requested metric for every period from its first with data to the current one."""
+    today = today or dt.date.today()
+    calendar = Calendar(grain, project.settings.fiscal_year_start)
+    wanted = resolve_metrics(project, names)
+    needed = _closure(project, wanted)
+    by_source: dict[str, list[Metric]] = {}
+    for m in needed:
+        if m.kind == "simple":
+            by_source.setdefault(m.source, []).append(m)
+
+    schemas = {name: source_schema(engine, project, project.source(name)) for name in by_source}
+    problems = [p for name, ms in by_source.items()
+                for p in check_columns(project, project.source(name), ms, schemas[name])]
+    if problems:
+        raise UserError(problems)
+
+    raw: dict[str, dict[dt.date, tuple[float | None, int]]] = {}
+    dropped: dict[str, dict[str, int]] = {}
+    plans: dict[str, ScanPlan] = {}
+    for name, ms in by_source.items():
+        source = project.source(name)
+        if progress:
+            progress(f"scanning {name} for {len(ms)} metric{'s' if len(ms) != 1 else ''}")
+        plan = plan_source(engine, project, source, ms, schemas[name], calendar, today)
+        plans[name] = plan
+        values, nulls = _run_plan(engine, project, source, plan, ms, schemas[name])
+        for t in plan.notes["times"]:
+            if schemas[name].type_of(t) in TEXT_TYPES and any(nulls.get(m.name) for m in ms):
+                example = _unparsed_time(engine, project, source, schemas[name], t)
+                if example is not None:
+                    loc = source.at("time")
+                    raise UserError([Problem(loc.file, loc.line, 0, f"source '{name}': time column '{t}' holds "
+                                             f"'{example}', which is not a date or timestamp. fix the data "
+                                             "or choose another time column")])
+        raw.update(values)
+        for m in ms:
+            if nulls.get(m.name):
+                dropped[m.name] = {"null_time": nulls[m.name]}
+
+    current = calendar.start(today)
+    series: dict[str, dict[dt.date, float | None]] = {}
+    firsts: dict[str, dt.date | None] = {}
+    for m in needed:
+        if m.kind == "simple":
+            present = [d for d, (_, n) in raw[m.name].items() if n and d <= current]
+            first = min(present) if present else None
+            zero = 0.0 if additive_zero(fragment(m.measure)) else None
+            firsts[m.name] = first
+            series[m.name] = {} if first is None else {
+                d: _value(raw[m.name].get(d), zero) for d in calendar.span(first, current)}
+    for m in needed:  # definition order; inputs come first or are resolved recursively
+        _derived(project, m, series, firsts, calendar, current)
+
+    rows = []
+    for m in wanted:
+        for d, v in sorted(series[m.name].items()):
+            if (since and d < since) or (until and d > until):
+                continue
+            rows.append(Row(m.name, calendar.label(d), d, v, calendar.complete(d, today)))
+    return ComputeResult(grain, today, rows, dropped, plans)
+
+
+def _value(found: tuple[float | None, int] | None, zero: float | None) -> float | None:
+    """A period's value: what SQL gave when rows counted, else the empty value (0 for count and sum)."""
+    if found is None or found[1] == 0:
+        return zero
+    return found[0]
+
+
+def _derived(project: Project, m: Metric, series: dict, firsts: dict, calendar: Calendar, current: dt.date):
+    if m.name in series:
+        return
+    inputs = metric_inputs(m)
+    for ref in inputs:
+        _derived(project, project.metric(ref), series, firsts, calendar, current)
+    starts = [firsts[r] for r in inputs if firsts.get(r)]
+    first = min(starts) if starts else None
+    firsts[m.name] = first
+    if first is None:
+        series[m.name] = {}
+        return
+    out = {}
+    tree = fragment(m.formula) if m.kind == "formula" else None
+    if tree is not None:
+        check_formula(tree)
+    for d in calendar.span(first, current):
+        vals = {r: series[r].get(d) for r in inputs}
+        if m.kind == "ratio":
+            num, den = vals[m.ratio.numerator], vals[m.ratio.denominator]
+            out[d] = None if num is None or not den else num / den
+        else:
+            out[d] = evaluate_formula(tree, vals)
+    series[m.name] = out

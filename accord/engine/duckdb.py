@@ -1,0 +1,40 @@
+"""DuckDB, the embedded default: user data is opened read-only."""
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from accord.errors import UserError
+
+
+class EngineQueryError(Exception):
+    """The engine refused a query (a missing column, a bad cast...): callers map it to the YAML."""
+
+
+class DuckDBEngine:
+    dialect = "duckdb"
+
+    def __init__(self, database: str | None = None, timezone: str = "UTC"):
+        try:
+            self._con = duckdb.connect(database or ":memory:", read_only=bool(database))
+        except duckdb.Error as e:
+            raise UserError(f"accord.yml: cannot open DuckDB database '{database}': {e}. check engine.path")
+        self._con.execute(f"SET TimeZone = '{timezone}'")
+        self._con.execute("SET enable_progress_bar = false")
+
+    def query(self, ast: exp.Expression | str) -> pa.Table:
+        sql = ast if isinstance(ast, str) else ast.sql(dialect=self.dialect)
+        try:
+            return self._con.sql(sql).to_arrow_table()
+        except duckdb.Error as e:
+            raise EngineQueryError(str(e).split("\n")[0]) from e
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

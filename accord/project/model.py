@@ -1,0 +1,345 @@
+"""The project as frozen models: sources, metrics, teams, handoffs, decisions, contact policy, accepts.
+
+The models know nothing of SQL engines. Each carries the `location` (file, line) it was defined at,
+so every finding and error can point at YAML.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from accord.findings import Location
+from accord.project.durations import parse_duration
+from accord.project.settings import Grain, Settings
+
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SNAKE = r"^[a-z][a-z0-9_]*$"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
+                              arbitrary_types_allowed=True)
+
+
+class Located(Model):
+    """A definition that remembers where it was written: its item line and each value's (line, col)."""
+
+    location: Location = Field(default=Location("", 0), exclude=True, repr=False)
+    positions: dict[str, tuple[int, int]] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def at(self, key: str) -> Location:
+        """The location of a value inside this definition (`measure`, `include.0.sql`), else the item's."""
+        pos = self.positions.get(key)
+        return Location(self.location.file, pos[0]) if pos else self.location
+
+
+def _duration(v: str | None) -> str | None:
+    if v is not None:
+        parse_duration(v)
+    return v
+
+
+# ---------------------------------------------------------------- sources and metrics
+
+class Source(Located):
+    name: str = Field(pattern=NAME)
+    system: str | None = None
+    owner: str | None = None
+    description: str | None = None
+    path: str | None = None
+    table: str | None = None
+    sql: str | None = None
+    entity: str | None = None
+    key: str | None = None
+    time: str | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self):
+        given = [k for k in ("path", "table", "sql") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of path (a csv, parquet or json file), table (in the engine) "
+                             f"or sql (one SELECT over other sources); found {', '.join(given) or 'none'}")
+        return self
+
+    @property
+    def origin(self) -> str:
+        return "path" if self.path else "table" if self.table else "sql"
+
+
+class Clause(Model):
+    name: str
+    sql: str
+
+
+class Target(Model):
+    direction: Literal["up", "down"]
+    value: float
+    period: Grain = "quarter"
+
+
+class Parent(Model):
+    metric: str
+    effect: Literal["raises", "lowers"] = "raises"
+    lag: str = "0w"
+
+    _lag = field_validator("lag")(_duration)
+
+
+class Ratio(Model):
+    numerator: str
+    denominator: str
+
+
+Level = Literal["company", "function", "role"]
+LEVELS: tuple[str, ...] = ("company", "function", "role")
+
+
+class Metric(Located):
+    name: str = Field(pattern=SNAKE)
+    label: str | None = None
+    team: str
+    level: Level
+    owner: str | None = None
+    description: str | None = None
+    decision: str | None = None
+    unit: str | None = None
+    source: str | None = None
+    measure: str | None = None
+    time: str | None = None
+    include: tuple[Clause, ...] | None = None
+    exclude: tuple[Clause, ...] | None = None
+    ratio: Ratio | None = None
+    formula: str | None = None
+    confidence: Literal["directional", "decision-grade", "board-grade"] | None = None
+    caveats: tuple[str, ...] = ()
+    status: Literal["canonical", "alternate", "proposed", "deprecated"] | None = None
+    target: Target | None = None
+    parents: tuple[Parent, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        kinds = [k for k, on in (("measure", self.measure is not None), ("ratio", self.ratio is not None),
+                                 ("formula", self.formula is not None)) if on]
+        if len(kinds) != 1:
+            raise ValueError("define exactly one of measure (with source), ratio or formula; "
+                             f"found {', '.join(kinds) or 'none'}")
+        if self.measure is not None and not self.source:
+            raise ValueError("a metric with a measure needs `source:`, the source it aggregates")
+        if self.measure is None:
+            stray = [k for k in ("source", "time", "include", "exclude") if getattr(self, k) is not None]
+            if stray:
+                raise ValueError(f"{', '.join(stray)} only apply to a metric with a measure; "
+                                 f"a {kinds[0]} metric takes them from the metrics it reads")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "simple" if self.measure is not None else "ratio" if self.ratio else "formula"
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.name
+
+    @property
+    def clauses(self) -> tuple[Clause, ...]:
+        return tuple(self.include or ()) + tuple(self.exclude or ())
+
+
+# ---------------------------------------------------------------- teams and handoffs
+
+class Team(Located):
+    name: str
+    function: str | None = None
+    lead: str | None = None
+    description: str | None = None
+
+
+class Handoff(Located):
+    from_team: str = Field(alias="from")
+    to_team: str = Field(alias="to")
+    what: str | None = None
+
+
+# ---------------------------------------------------------------- decisions
+
+class DecidedMetric(Model):
+    metric: str
+    for_: tuple[str, ...] = Field(default=(), alias="for")
+    rename_to: str | None = None
+    fingerprint: str | None = None
+
+
+class FollowUp(Model):
+    task: str
+    owner: str | None = None
+    due: dt.date | None = None
+    done: bool = False
+
+
+class Approval(Model):
+    metric: str
+    by: str
+    on: dt.date
+    fingerprint: str | None = None
+
+
+class Decision(Located):
+    label: str
+    decided_on: dt.date
+    owner: str
+    canonical: tuple[DecidedMetric, ...] = ()
+    alternates: tuple[DecidedMetric, ...] = ()
+    caveats: tuple[str, ...] = ()
+    unresolved: tuple[str, ...] = ()
+    follow_ups: tuple[FollowUp, ...] = ()
+    approvals: tuple[Approval, ...] = ()
+    review_every: Literal["month", "quarter", "year"] | None = None
+
+
+# ---------------------------------------------------------------- contact policy
+
+class Touch(Model):
+    source: str
+    team: str
+    time: str
+    customer: str | None = None
+
+
+class Period(Model):
+    source: str
+    opened: str
+    resolved: str | None = None
+    customer: str | None = None
+
+
+class State(Period):
+    name: str
+
+
+class Outcome(Model):
+    source: str
+    time: str
+    customer: str | None = None
+
+
+class Quiet(Model):
+    from_: str = Field(alias="from", pattern=r"^\d{1,2}:\d{2}$")
+    to: str = Field(pattern=r"^\d{1,2}:\d{2}$")
+
+
+class Rule(Located):
+    name: str
+    max_touches: int | None = Field(default=None, ge=1)
+    within: str | None = None
+    teams: tuple[str, ...] | None = None
+    block_teams: tuple[str, ...] | None = None
+    while_: str | None = Field(default=None, alias="while")
+    quiet: Quiet | None = None
+
+    _within = field_validator("within")(_duration)
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        kinds = [k for k, on in (("cap", self.max_touches is not None), ("block", self.block_teams is not None),
+                                 ("quiet", self.quiet is not None)) if on]
+        if len(kinds) != 1:
+            raise ValueError("a rule is one of: a cap (max_touches + within), a block (block_teams + while) "
+                             f"or quiet hours (quiet: {{from, to}}); found {', '.join(kinds) or 'none'}")
+        if self.max_touches is not None and not self.within:
+            raise ValueError("a cap needs `within:`, such as 48h")
+        if self.block_teams is not None and not self.while_:
+            raise ValueError("a block needs `while:`, the state during which it blocks, such as open_case")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "cap" if self.max_touches is not None else "block" if self.block_teams is not None else "quiet"
+
+
+class ContactPolicy(Located):
+    customer: str
+    touches: tuple[Touch, ...] = Field(min_length=1)
+    cases: Period | None = None
+    states: tuple[State, ...] = ()
+    outcome: Outcome | None = None
+    rules: tuple[Rule, ...] = ()
+
+
+# ---------------------------------------------------------------- accepted findings
+
+class Accept(Located):
+    code: str
+    metrics: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    owner: str
+    reason: str
+    until: dt.date
+
+
+# ---------------------------------------------------------------- the project
+
+class EngineConfig(Model):
+    type: Literal["duckdb"] = "duckdb"
+    path: str | None = None
+
+
+class Config(Model):
+    """accord.yml: the project itself, apart from definitions."""
+
+    project: str
+    engine: EngineConfig = EngineConfig()
+    paths: tuple[str, ...] | None = None
+    settings: Settings = Settings()  # type: ignore[valid-type]
+
+
+SECTIONS: dict[str, type[Located]] = {
+    "sources": Source, "metrics": Metric, "teams": Team, "handoffs": Handoff,
+    "decisions": Decision, "contact_policy": ContactPolicy, "accept": Accept,
+}
+
+
+class Project(Model):
+    """A loaded, validated project folder."""
+
+    root: Path
+    config: Config
+    sources: tuple[Source, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    teams: tuple[Team, ...] = ()
+    handoffs: tuple[Handoff, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    contact_policy: ContactPolicy | None = None
+    accept: tuple[Accept, ...] = ()
+    files_read: tuple[str, ...] = ()
+    files_skipped: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.config.project
+
+    @property
+    def settings(self):
+        return self.config.settings
+
+    def metric(self, name: str) -> Metric:
+        return self._index("metrics")[name]
+
+    def source(self, name: str) -> Source:
+        return self._index("sources")[name]
+
+    def team(self, name: str) -> Team | None:
+        return self._index("teams").get(name)
+
+    def has_metric(self, name: str) -> bool:
+        return name in self._index("metrics")
+
+    def _index(self, section: str) -> dict:
+        return self._indexes[section]
+
+    @cached_property
+    def _indexes(self) -> dict[str, dict]:
+        return {s: {x.name: x for x in getattr(self, s)} for s in ("metrics", "sources", "teams")}

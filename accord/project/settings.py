@@ -1,0 +1,60 @@
+"""Project settings, declared once as (name, type, default, help); the table drives validation and docs."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, create_model, field_validator
+
+from accord.project.durations import parse_duration
+
+Grain = Literal["day", "week", "month", "quarter", "year"]
+
+SETTINGS: tuple[tuple[str, Any, Any, str], ...] = (
+    ("as_of", "date | None", None, 'fixed "today" for reproducible reports'),
+    ("timezone", str, "UTC", "day and week boundaries and quiet hours"),
+    ("fiscal_year_start", int, 1, "month the fiscal year starts; quarters and years are calendar unless set"),
+    ("compare_grain", Grain, "quarter", '"last complete period" for collisions, handoffs and the tree'),
+    ("test_grain", Grain, "week", "series grain for contribution and trend tests"),
+    ("trend_window", str, "13w", "window of the trend test"),
+    ("alpha", float, 0.05, "significance level for every statistical verdict"),
+    ("max_metrics_per_level", int, 5, "more metrics than this at one level of one team is a finding"),
+    ("collision_spread", float, 0.10, "spread above which a label collision is an error"),
+    ("handoff_gain", float, 0.10, "upstream move in its target direction that starts a handoff check"),
+    ("handoff_loss", float, 0.10, "downstream move against its target direction that makes a collision"),
+    ("synonyms", dict[str, list[str]], {}, "labels that mean the same word: {pipeline: [pipe, open pipeline]}"),
+    ("baseline_rev", "str | None", None, "git revision that official definitions are held to"),
+)
+
+
+def _annotation(t: Any) -> Any:
+    import datetime as dt
+    return {"date | None": dt.date | None, "str | None": str | None}.get(t, t) if isinstance(t, str) else t
+
+
+def _check(cls, v, info):
+    name = info.field_name
+    if name == "trend_window":
+        parse_duration(v)
+    elif name == "fiscal_year_start" and not 1 <= v <= 12:
+        raise ValueError("must be a month number from 1 to 12")
+    elif name == "alpha" and not 0 < v < 1:
+        raise ValueError("must be between 0 and 1")
+    elif name == "timezone":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{v}' is not a known time zone; use a name such as Europe/Berlin")
+    elif name in ("max_metrics_per_level",) and v < 1:
+        raise ValueError("must be at least 1")
+    return v
+
+
+Settings = create_model(
+    "Settings",
+    __config__=ConfigDict(frozen=True, extra="forbid"),
+    __validators__={"_check": field_validator("trend_window", "fiscal_year_start", "alpha", "timezone",
+                                              "max_metrics_per_level")(classmethod(_check))},
+    **{name: (_annotation(t), Field(default=default, description=help)) for name, t, default, help in SETTINGS},
+)
+Settings.__doc__ = "Validated project settings (see SETTINGS)."

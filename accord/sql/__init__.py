@@ -1,0 +1,1 @@
+"""Parse, check and normalize the SQL fragments users write in definitions (sqlglot ASTs)."""
