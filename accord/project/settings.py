@@ -58,3 +58,9 @@ Settings = create_model(
     **{name: (_annotation(t), Field(default=default, description=help)) for name, t, default, help in SETTINGS},
 )
 Settings.__doc__ = "Validated project settings (see SETTINGS)."
+
+
+def resolve_today(override, settings) -> "dt.date":
+    """'Today': --as-of, else settings.as_of, else the clock."""
+    import datetime as dt
+    return override or settings.as_of or dt.date.today()

@@ -1,0 +1,101 @@
+"""`accord check`: every diagnostic that exists, in order, with accepted findings marked."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from accord.findings import Finding, at_or_above, sort_findings
+from accord.project.lint import lint
+from accord.project.model import Accept, Project
+
+
+@dataclass
+class Context:
+    """What a diagnostic may use: the project, the date, and an engine opened on first use."""
+
+    project: Project
+    today: dt.date
+    engine_factory: Callable | None = None
+    _engine: object = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            if self.engine_factory is None:
+                raise RuntimeError("this diagnostic needs data, but no engine was given")
+            self._engine = self.engine_factory()
+        return self._engine
+
+
+Diagnostic = Callable[[Context], Iterable[Finding]]
+
+
+def governance(ctx: Context) -> Iterable[Finding]:
+    return lint(ctx.project)
+
+
+DIAGNOSTICS: tuple[Diagnostic, ...] = (
+    governance,
+)
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def open(self) -> list[Finding]:
+        return [f for f in self.findings if f.accepted is None]
+
+    @property
+    def accepted(self) -> list[Finding]:
+        return [f for f in self.findings if f.accepted is not None]
+
+    def failing(self, threshold: str) -> list[Finding]:
+        return [f for f in self.open if at_or_above(f.severity, threshold)]
+
+    def counts(self) -> dict[str, int]:
+        out = {"error": 0, "warning": 0, "info": 0, "accepted": len(self.accepted)}
+        for f in self.open:
+            out[f.severity] += 1
+        return out
+
+
+def _matches(entry: Accept, finding: Finding) -> bool:
+    if entry.code != finding.code:
+        return False
+    if entry.metrics and not set(finding.metrics) <= set(entry.metrics):
+        return False
+    if entry.teams and not set(finding.teams) <= set(entry.teams):
+        return False
+    return True
+
+
+def apply_accepts(project: Project, findings: list[Finding], today: dt.date) -> list[Finding]:
+    """Mark findings matched by an unexpired accept entry; an expired entry becomes a warning itself."""
+    out: list[Finding] = []
+    for f in findings:
+        entry = next((a for a in project.accept if _matches(a, f) and a.until >= today), None)
+        out.append(f.with_acceptance({"owner": entry.owner, "reason": entry.reason,
+                                      "until": entry.until.isoformat()}) if entry else f)
+    for a in project.accept:
+        if a.until < today:
+            out.append(Finding("accepted-expired", "warning",
+                               f"the acceptance of '{a.code}' expired on {a.until.isoformat()}: "
+                               "fix the finding or renew the acceptance with a reason",
+                               metrics=tuple(sorted(a.metrics)), teams=tuple(sorted(a.teams)), owner=a.owner,
+                               evidence={"code": a.code, "until": a.until.isoformat(), "reason": a.reason},
+                               location=a.location))
+    return out
+
+
+def run_check(project: Project, today: dt.date, engine_factory: Callable | None = None,
+              diagnostics: tuple[Diagnostic, ...] = DIAGNOSTICS) -> CheckResult:
+    ctx = Context(project, today, engine_factory)
+    try:
+        findings = [f for d in diagnostics for f in d(ctx)]
+    finally:
+        if ctx._engine is not None:
+            ctx._engine.close()
+    return CheckResult(sort_findings(apply_accepts(project, findings, today)))

@@ -1,0 +1,230 @@
+"""The command line: parse input, call one function, render the result. Heavy modules load lazily."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="accord: metric definitions as code, computed on your data, "
+                       "with the collisions between teams shown.")
+
+ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (holds accord.yml).")
+AsOfOpt = typer.Option(None, "--as-of", help="Fixed 'today' (YYYY-MM-DD); default settings.as_of, else the clock.")
+
+
+def _fail(lines: list[str], code: int = 2) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def user_errors(fn):
+    """User errors become one line per problem on stderr and exit code 2; bugs keep their traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from accord.errors import UserError
+        try:
+            return fn(*args, **kwargs)
+        except UserError as e:
+            _fail(e.lines())
+    return wrapper
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail([f"{option} {value!r} is not a date. write YYYY-MM-DD, such as 2026-07-14"])
+
+
+def _choice(value: str, option: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        from accord.errors import did_you_mean
+        _fail([f"{option} {value!r} is not one of {', '.join(choices)}.{did_you_mean(value, choices)}"])
+    return value
+
+
+def _load(project: Path):
+    from accord.project.loader import load_project
+    return load_project(project)
+
+
+def _engine_factory(project):
+    from accord.engine import open_engine
+    path = project.config.engine.path
+    return functools.partial(open_engine, project.config.engine.type,
+                             str(project.root / path) if path else None, project.settings.timezone)
+
+
+def _progress():
+    from rich.console import Console
+    err = Console(stderr=True)
+    return (lambda msg: err.log(f"[dim]{msg}[/dim]")) if err.is_terminal else None
+
+
+def _emit_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.command()
+@user_errors
+def validate(project: Path = ProjectOpt,
+             format: str = typer.Option("text", "--format", help="text or json"),
+             verbose: bool = typer.Option(False, "--verbose", "-v", help="List files read and skipped.")):
+    """Load the project and check its data; exit 2 with one line per problem."""
+    _choice(format, "--format", ("text", "json"))
+    from accord.compute.datachecks import check_data
+    proj = _load(project)
+    engine = _engine_factory(proj)()
+    try:
+        facts = check_data(proj, engine)
+    finally:
+        engine.close()
+    summary = {"project": proj.name, "sources": len(proj.sources), "metrics": len(proj.metrics),
+               "teams": len(proj.teams), "files_read": list(proj.files_read),
+               "files_skipped": list(proj.files_skipped), "data": facts}
+    if format == "json":
+        return _emit_json(summary)
+    from accord.render.text import console
+    out = console()
+    out.print(f"[bold]{proj.name}[/bold]: {len(proj.metrics)} metrics over {len(proj.sources)} sources, "
+              f"{len(proj.teams)} teams — valid")
+    for name, f in facts.items():
+        if f["null_keys"]:
+            out.print(f"  [yellow]note[/yellow] source '{name}': {f['null_keys']:,} of {f['rows']:,} rows have "
+                      "no key; they are dropped when records are matched")
+    if verbose:
+        for f in proj.files_read:
+            out.print(f"  read     {f}")
+        for f in proj.files_skipped:
+            out.print(f"  skipped  {f} (no sources, metrics, teams, handoffs, decisions, contact_policy "
+                      "or accept)")
+        for m in proj.metrics:
+            out.print(f"  metric   {m.name:<32} {m.level:<9} {m.team:<12} {m.kind}")
+
+
+@app.command()
+@user_errors
+def compute(metrics: Optional[List[str]] = typer.Argument(None, help="Metrics to compute (default: all)."),
+            project: Path = ProjectOpt,
+            grain: str = typer.Option("month", "--grain", help="day, week, month, quarter or year"),
+            since: Optional[str] = typer.Option(None, "--since", help="First period start to show (inclusive)."),
+            until: Optional[str] = typer.Option(None, "--until", help="Last period start to show (inclusive)."),
+            as_of: Optional[str] = AsOfOpt,
+            format: str = typer.Option("text", "--format", help="text, json or csv"),
+            show_sql: bool = typer.Option(False, "--show-sql", help="Print each source's query to stderr.")):
+    """Compute metrics per period: one scan per source."""
+    from accord.compute.periods import GRAINS
+    _choice(grain, "--grain", GRAINS)
+    _choice(format, "--format", ("text", "json", "csv"))
+    since_d, until_d, as_of_d = _date(since, "--since"), _date(until, "--until"), _date(as_of, "--as-of")
+    from accord.compute.run import compute as run
+    from accord.project.settings import resolve_today
+    proj = _load(project)
+    today = resolve_today(as_of_d, proj.settings)
+    engine = _engine_factory(proj)()
+    try:
+        result = run(proj, engine, metrics or None, grain, today, since_d, until_d, progress=_progress())
+    finally:
+        engine.close()
+    if show_sql:
+        for name, plan in result.plans.items():
+            print(f"-- {name}: {plan.strategy} plan\n{plan.query.sql('duckdb', pretty=True)};\n", file=sys.stderr)
+    data = result.as_dict()
+    if format == "json":
+        return _emit_json(data)
+    if format == "csv":
+        import csv
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["metric", "period", "value", "complete"])
+        for r in data["rows"]:
+            w.writerow([r["metric"], r["period"], "" if r["value"] is None else repr(r["value"]),
+                        str(r["complete"]).lower()])
+        return
+    from accord.render.text import console, series_text
+    out = console()
+    series_text(out, data["rows"], {m.name: m.unit for m in proj.metrics})
+    for name, d in data["dropped"].items():
+        out.print(f"[dim]{name}: {d['null_time']:,} rows with no time were left out[/dim]")
+
+
+@app.command()
+@user_errors
+def check(project: Path = ProjectOpt,
+          fail_on: str = typer.Option("error", "--fail-on", help="error, warning or info"),
+          format: str = typer.Option("text", "--format", help="text, json or sarif"),
+          as_of: Optional[str] = AsOfOpt):
+    """Run every diagnostic; exit 1 when findings at or above --fail-on remain."""
+    _choice(fail_on, "--fail-on", ("error", "warning", "info"))
+    _choice(format, "--format", ("text", "json", "sarif"))
+    as_of_d = _date(as_of, "--as-of")
+    from accord.check import run_check
+    from accord.project.settings import resolve_today
+    proj = _load(project)
+    result = run_check(proj, resolve_today(as_of_d, proj.settings), _engine_factory(proj))
+    if format == "json":
+        _emit_json({"findings": [f.as_dict() for f in result.findings], "counts": result.counts()})
+    elif format == "sarif":
+        from accord.render.sarif import to_sarif
+        _emit_json(to_sarif(result.findings, _repo_prefix(proj.root)))
+    else:
+        from accord.render.text import console, findings_text
+        findings_text(console(), result.findings, result.counts())
+    if result.failing(fail_on):
+        raise typer.Exit(1)
+
+
+def _repo_prefix(root: Path) -> str:
+    """The project folder relative to its git repository root, so SARIF points at repository paths."""
+    import subprocess
+    try:
+        top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    if top.returncode != 0:
+        return ""
+    rel = root.resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    return "" if rel == "." else rel
+
+
+@app.command()
+@user_errors
+def init(directory: Path = typer.Argument(Path("."), help="Folder to create the project in."),
+         name: Optional[str] = typer.Option(None, "--name", help="Project name (default: the folder name).")):
+    """Scaffold accord.yml and a commented example definitions file for your own data."""
+    from accord.scaffold import scaffold
+    written = scaffold(directory, name)
+    print(f"Created an accord project in {directory}:")
+    for f in written:
+        print(f"  {f}")
+    print("\nNext steps:\n"
+          f"  1. Point the source in {directory / 'metrics' / 'example.yml'} at your data "
+          "(a csv/parquet file, or a table with engine.path in accord.yml).\n"
+          f"  2. accord validate --project {directory}\n"
+          f"  3. accord compute --project {directory} --grain month\n"
+          f"  4. accord check --project {directory}   (add it to CI with --format sarif)")
+
+
+@app.command()
+@user_errors
+def demo(directory: Path = typer.Argument(Path("accord-demo"), help="Folder to write the demo company to.")):
+    """Write the demo company, run every diagnostic on it and write its report."""
+    from accord.demo_run import run_demo
+    run_demo(directory)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Checks that need the data: every source readable, columns present, keys unique."""
+from __future__ import annotations
+
+from sqlglot import exp
+
+from accord.compute.relations import from_source
+from accord.compute.run import check_columns, source_schema
+from accord.engine import Engine
+from accord.errors import Problem, UserError, did_you_mean
+from accord.project.model import Project
+
+
+def check_data(project: Project, engine: Engine) -> dict[str, dict]:
+    """Raise every data problem at once; return per-source facts (rows, NULL keys) when all is well."""
+    problems: list[Problem] = []
+    facts: dict[str, dict] = {}
+    for source in project.sources:
+        try:
+            schema = source_schema(engine, project, source)
+        except UserError as e:
+            problems += e.problems
+            continue
+        metrics = [m for m in project.metrics if m.kind == "simple" and m.source == source.name]
+        problems += check_columns(project, source, metrics, schema)
+        if source.time and schema.find(source.time) is None and not metrics:
+            loc = source.at("time")
+            problems.append(Problem(loc.file, loc.line, 0, f"time column '{source.time}' is not in source "
+                                    f"'{source.name}'.{did_you_mean(source.time, schema.columns)} fix time:"))
+        if source.key:
+            key = schema.find(source.key)
+            if key is None:
+                loc = source.at("key")
+                problems.append(Problem(loc.file, loc.line, 0, f"key column '{source.key}' is not in source "
+                                        f"'{source.name}'.{did_you_mean(source.key, schema.columns)} fix key:"))
+                continue
+            problems += _key_problems(project, engine, source, key, facts)
+    if problems:
+        raise UserError(problems)
+    return facts
+
+
+def _key_problems(project, engine, source, key, facts) -> list[Problem]:
+    """One scan: rows, NULL keys, and the smallest duplicated key with its count."""
+    col = exp.column(key, quoted=True)
+    text = exp.Cast(this=col, to=exp.DataType.build("VARCHAR"))
+    counts = (exp.select(exp.alias_(text, "k"), exp.alias_(exp.Count(this=exp.Star()), "n"))
+              .from_(from_source(project, source)).group_by(text))
+    def where(agg, cond):
+        return exp.Filter(this=agg, expression=exp.Where(this=cond))
+    q = exp.select(
+        exp.alias_(exp.Sum(this=exp.column("n")), "total_rows"),
+        exp.alias_(where(exp.Sum(this=exp.column("n")), exp.column("k").is_(exp.null())), "null_keys"),
+        exp.alias_(where(exp.Min(this=exp.column("k")),
+                         exp.and_(exp.column("n") > 1, exp.column("k").is_(exp.null()).not_())), "dup_key"),
+    ).from_(exp.Subquery(this=counts, alias=exp.TableAlias(this=exp.to_identifier("__keys"))))
+    row = engine.query(q).to_pylist()[0]
+    facts[source.name] = {"rows": int(row["total_rows"] or 0), "null_keys": int(row["null_keys"] or 0)}
+    if row["dup_key"] is None:
+        return []
+    n = engine.query(exp.select(exp.Count(this=exp.Star())).from_(from_source(project, source))
+                     .where(exp.EQ(this=text.copy(), expression=exp.Literal.string(row["dup_key"])))).column(0)[0]
+    loc = source.at("key")
+    return [Problem(loc.file, loc.line, 0, f"source '{source.name}': key '{key}' is not unique: "
+                    f"'{row['dup_key']}' appears on {n.as_py()} rows. fix the data, or choose a key that is "
+                    "unique per row")]

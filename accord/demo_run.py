@@ -1,0 +1,38 @@
+"""`accord demo`: write the demo company, run every diagnostic, print a summary, write the report."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def run_demo(directory: Path) -> None:
+    from accord.check import run_check
+    from accord.demo import write_demo
+    from accord.engine import open_engine
+    from accord.project.loader import load_project
+    from accord.project.settings import resolve_today
+    from accord.render.text import console
+
+    out = console()
+    with out.status("writing the demo company", spinner="dots"):
+        write_demo(directory)
+        project = load_project(directory)
+        today = resolve_today(None, project.settings)
+        factory = lambda: open_engine("duckdb", None, project.settings.timezone)  # noqa: E731
+        result = run_check(project, today, factory)
+    out.print(f"[bold]{project.name}[/bold] written to {directory}: {len(project.metrics)} metrics, "
+              f"{len(project.sources)} sources, {len(project.teams)} teams, as of {today.isoformat()}")
+    counts = result.counts()
+    by_code: dict[str, int] = {}
+    for f in result.open:
+        by_code[f.code] = by_code.get(f.code, 0) + 1
+    out.print(f"findings: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
+    for code, n in sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])):
+        out.print(f"  {n:>3} × {code}")
+    try:
+        from accord.report import write_report
+    except ImportError:
+        return
+    path = write_report(project, today, result, directory / "report.html")
+    out.print(f"report: {path}")
+    out.print(f"next: open the report, read {directory / 'README.md'} for what was planted, and try\n"
+              f"  accord check --project {directory}\n  accord compute --project {directory} --grain quarter")
