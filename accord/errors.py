@@ -16,7 +16,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file or "<project>"
+        if not self.file:
+            return self.message
+        where = self.file
         if self.line:
             where += f":{self.line}"
             if self.col:

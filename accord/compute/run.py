@@ -251,8 +251,8 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
 
 
 def _value(found: tuple[float | None, int] | None, zero: float | None) -> float | None:
-    """A period's value: what SQL gave when rows counted, else the empty value (0 for count and sum)."""
-    if found is None or found[1] == 0:
+    """A period's value: what SQL gave, or 0 for a count or sum with nothing to add up."""
+    if found is None or found[1] == 0 or found[0] is None:
         return zero
     return found[0]
 

@@ -42,6 +42,7 @@ def load_project(root: str | Path = ".") -> Project:
         raise UserError(problems)
 
     sections: dict[str, list] = {k: [] for k in SECTIONS}
+    failed: set[str] = set()
     read, skipped = [], []
     for path in discover(root, config.paths):
         rel = path.relative_to(root).as_posix()
@@ -61,7 +62,7 @@ def load_project(root: str | Path = ".") -> Project:
                                         f"{', '.join(SECTIONS)}"))
         for key, model in SECTIONS.items():
             if key in doc and doc[key] is not None:
-                _section(key, model, doc, rel, sections, problems)
+                _section(key, model, doc, rel, sections, problems, failed)
 
     policies = sections.pop("contact_policy")
     if len(policies) > 1:
@@ -70,12 +71,11 @@ def load_project(root: str | Path = ".") -> Project:
             problems.append(Problem(p.location.file, p.location.line, 0,
                                     f"a second contact_policy (the first is at {first.file}:{first.line}). "
                                     "keep one policy per project"))
-    if problems:  # shape problems first: cross-checks on half-read models only add noise
-        raise UserError(problems)
     project = Project(root=root.resolve(), config=config, contact_policy=policies[0] if policies else None,
                       files_read=tuple(read), files_skipped=tuple(skipped),
                       **{k: tuple(v) for k, v in sections.items()})
-    problems = cross_check(project)
+    # Cross-check what did validate; a name whose definition failed above is not reported again as missing.
+    problems += cross_check(project, failed=frozenset(failed))
     if problems:
         raise UserError(problems)
     return project
@@ -98,7 +98,7 @@ def discover(root: Path, globs: tuple[str, ...] | None) -> list[Path]:
 
 
 def _section(key: str, model: type[BaseModel], doc: dict, rel: str, sections: dict,
-             problems: list[Problem]) -> None:
+             problems: list[Problem], failed: set[str]) -> None:
     node = doc[key]
     if key in _LIST_SECTIONS:
         if not isinstance(node, list):
@@ -125,6 +125,8 @@ def _section(key: str, model: type[BaseModel], doc: dict, rel: str, sections: di
         obj = _validate(model, item, extra, rel, what, problems, doc, path)
         if obj is not None:
             sections[key].append(obj)
+        elif isinstance(item.get("name"), str):
+            failed.add(item["name"])
 
 
 def _describe(key: str, path: tuple, item: Any) -> str:

@@ -38,7 +38,8 @@ def _at(obj: Located, key: str, message: str, col_in_fragment: int = 0) -> Probl
     return Problem(obj.location.file, line, col, message)
 
 
-def cross_check(project: Project) -> list[Problem]:
+def cross_check(project: Project, failed: frozenset[str] = frozenset()) -> list[Problem]:
+    """Problems across definitions; names in `failed` (definitions already reported) count as known."""
     problems: list[Problem] = []
     for section in ("sources", "metrics", "teams"):
         seen: dict[str, Located] = {}
@@ -55,7 +56,7 @@ def cross_check(project: Project) -> list[Problem]:
     problems += _source_cycles(project, sources)
     metrics = {m.name: m for m in project.metrics}
     for metric in project.metrics:
-        problems += _check_metric(metric, sources, metrics)
+        problems += _check_metric(metric, sources, metrics, failed)
     problems += _metric_cycles(project.metrics, metrics)
     engine_path = project.config.engine.path
     if engine_path and not (project.root / engine_path).exists():
@@ -126,11 +127,14 @@ def _source_cycles(project: Project, sources: dict[str, Source]) -> list[Problem
                                       "break the cycle") for c in find_cycles(graph)]
 
 
-def _check_metric(m: Metric, sources: dict[str, Source], metrics: dict[str, Metric]) -> list[Problem]:
+def _check_metric(m: Metric, sources: dict[str, Source], metrics: dict[str, Metric],
+                  failed: frozenset[str] = frozenset()) -> list[Problem]:
     out: list[Problem] = []
     what = f"metric '{m.name}'"
     if m.kind == "simple":
-        if m.source not in sources:
+        if m.source in failed and m.source not in sources:
+            pass
+        elif m.source not in sources:
             out.append(_at(m, "source", f"{what} reads source '{m.source}', which is not defined."
                                         f"{did_you_mean(m.source, sources)} define it under sources:"))
         elif not (m.time or sources[m.source].time):
@@ -154,13 +158,13 @@ def _check_metric(m: Metric, sources: dict[str, Source], metrics: dict[str, Metr
     elif m.kind == "ratio":
         for part in ("numerator", "denominator"):
             ref = getattr(m.ratio, part)
-            if ref not in metrics:
+            if ref not in metrics and ref not in failed:
                 out.append(_at(m, f"ratio.{part}", f"{what}: ratio {part} '{ref}' is not a metric."
                                                    f"{did_you_mean(ref, metrics)} define it or fix the name"))
     else:
         try:
             for ref in check_formula(fragment(m.formula)):
-                if ref not in metrics:
+                if ref not in metrics and ref not in failed:
                     out.append(_at(m, "formula", f"{what}: formula names '{ref}', which is not a metric."
                                                  f"{did_you_mean(ref, metrics)} define it or fix the name"))
         except FragmentError as e:

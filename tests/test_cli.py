@@ -1,0 +1,174 @@
+"""The command line: exit codes, formats, JSON alone on stdout, one line per problem on stderr."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from factory import snapshot, write_project
+
+ACCORD = [sys.executable, "-m", "accord.cli"]
+
+DEFS = """
+teams:
+  - {name: sales, lead: lead@x.example}
+sources:
+  - {name: orders, path: data/orders.csv, key: id, time: ordered_at}
+metrics:
+  - name: revenue
+    team: sales
+    level: company
+    owner: a@x.example
+    decision: Board
+    source: orders
+    measure: sum(amount)
+    include: [{name: paid, sql: "status = 'paid'"}]
+    exclude: []
+  - name: orders_placed
+    team: sales
+    level: function
+    decision: Weekly review
+    source: orders
+    measure: count(*)
+    exclude: []
+    parents: [{metric: revenue}]
+"""
+ORDERS = """id,status,amount,ordered_at
+1,paid,10.5,2026-01-05
+2,paid,20,2026-01-31T23:30:00
+3,refunded,7,2026-02-01
+4,paid,,2026-02-10
+5,paid,5,
+6,paid,100,2026-03-20
+"""
+
+
+def run(*args, cwd=None):
+    return subprocess.run(ACCORD + list(args), capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture
+def proj(tmp_path):
+    return write_project(tmp_path / "p", {"defs.yml": DEFS, "data/orders.csv": ORDERS},
+                         "project: shop\nsettings: {as_of: 2026-03-10}\n")
+
+
+def test_compute_json_is_alone_on_stdout_and_matches_sql(proj):
+    r = run("compute", "--project", str(proj), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    expected = duckdb.sql(f"""
+        select strftime(date_trunc('month', cast(ordered_at as date)), '%Y-%m') p,
+               sum(amount) filter (where status = 'paid') revenue, count(*) n
+        from read_csv('{proj}/data/orders.csv')
+        where ordered_at is not null and cast(ordered_at as timestamp) < date '2026-03-11'
+        group by 1 order by 1""").fetchall()
+    got = {(r["metric"], r["period"]): r["value"] for r in data["rows"]}
+    for period, revenue, n in expected:
+        assert got[("revenue", period)] == pytest.approx(float(revenue or 0))
+        assert got[("orders_placed", period)] == n
+    assert len(expected) == 2  # March's only row is after the as-of date: the period is current and empty
+    assert got[("revenue", "2026-03")] == 0 and got[("orders_placed", "2026-03")] == 0
+    assert [r["complete"] for r in data["rows"] if r["metric"] == "revenue"] == [True, True, False]
+    assert data["dropped"] == {"revenue": {"null_time": 1}, "orders_placed": {"null_time": 1}}
+
+
+def test_compute_csv_and_metric_selection(proj):
+    r = run("compute", "orders_placed", "--project", str(proj), "--format", "csv", "--grain", "quarter")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    # rows 1-4 (row 5 has no time, row 6 is after the as-of date)
+    assert rows == [{"metric": "orders_placed", "period": "2026-Q1", "value": "4.0", "complete": "false"}]
+
+
+def test_unknown_metric_and_bad_options_exit_2_with_one_line(proj):
+    r = run("compute", "revenu", "--project", str(proj))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip() == ("metric 'revenu' is not defined. Did you mean 'revenue'? "
+                                "run `accord validate --verbose` to list metrics")
+    r = run("compute", "--project", str(proj), "--grain", "weak")
+    assert r.returncode == 2 and "Did you mean 'week'?" in r.stderr and "Traceback" not in r.stderr
+    r = run("check", "--project", str(proj), "--as-of", "yesterday")
+    assert r.returncode == 2 and "is not a date" in r.stderr
+
+
+def test_check_exit_codes_follow_fail_on(proj):
+    assert run("check", "--project", str(proj)).returncode == 0
+    r = run("check", "--project", str(proj), "--fail-on", "warning")
+    assert r.returncode == 1 and "missing-owner" in r.stdout
+    r = run("check", "--project", str(proj), "--format", "json")
+    data = json.loads(r.stdout)
+    assert [f["code"] for f in data["findings"]] == ["missing-owner"]
+    assert data["findings"][0]["owner"] == "lead@x.example"
+    assert data["findings"][0]["location"] == {"file": "defs.yml", "line": 15}
+
+
+def test_sarif_output_is_valid_json_with_locations(proj):
+    r = run("check", "--project", str(proj), "--format", "sarif")
+    assert r.returncode == 0
+    result = json.loads(r.stdout)["runs"][0]["results"][0]
+    assert result["ruleId"] == "missing-owner"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 15
+
+
+def test_load_errors_exit_2_sorted_no_traceback_nothing_changed(proj):
+    bad = (proj / "defs.yml").read_text().replace("measure: sum(amount)", "measure: sum(amount); drop table x")
+    bad = bad.replace("level: function", "level: ceo")
+    (proj / "defs.yml").write_text(bad)
+    before = snapshot(proj)
+    r = run("validate", "--project", str(proj))
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("defs.yml:12:14:") and "statements" in lines[0]
+    assert lines[1].startswith("defs.yml:17:12:") and "level" in lines[1] and "ceo" in lines[1]
+    assert snapshot(proj) == before
+
+
+def test_validate_reports_a_duplicate_key_with_an_example(proj):
+    (proj / "data/orders.csv").write_text(ORDERS + "3,paid,1,2026-03-01\n")
+    r = run("validate", "--project", str(proj))
+    assert r.returncode == 2
+    assert r.stderr.strip() == ("defs.yml:4: source 'orders': key 'id' is not unique: '3' appears on 2 rows. "
+                                "fix the data, or choose a key that is unique per row")
+
+
+def test_validate_verbose_lists_files_read_and_skipped(proj):
+    (proj / "notes.yml").write_text("title: not definitions\n")
+    (proj / ".hidden").mkdir()
+    (proj / ".hidden" / "x.yml").write_text("metrics: [oops\n")
+    r = run("validate", "--project", str(proj), "--verbose")
+    assert r.returncode == 0, r.stderr
+    assert "read     defs.yml" in r.stdout and "skipped  notes.yml" in r.stdout and ".hidden" not in r.stdout
+
+
+def test_missing_project_folder_is_a_clear_error(tmp_path):
+    r = run("check", "--project", str(tmp_path))
+    assert r.returncode == 2 and "no accord.yml" in r.stderr and "accord init" in r.stderr
+
+
+def test_init_scaffolds_a_working_project_and_never_overwrites(tmp_path):
+    target = tmp_path / "mine"
+    r = run("init", str(target))
+    assert r.returncode == 0 and "Next steps" in r.stdout
+    assert run("validate", "--project", str(target)).returncode == 0
+    r = run("compute", "--project", str(target), "--format", "json", "--as-of", "2026-04-15")
+    assert r.returncode == 0, r.stderr
+    revenue = {x["period"]: x["value"] for x in json.loads(r.stdout)["rows"] if x["metric"] == "revenue"}
+    # paid orders minus the test order at example.com, by hand from the scaffold's CSV
+    assert revenue == {"2026-01": 200.5, "2026-02": 255.25, "2026-03": 405.0, "2026-04": 150.0}
+    before = snapshot(target)
+    r = run("init", str(target))
+    assert r.returncode == 2 and "already exists" in r.stderr and snapshot(target) == before
+
+
+def test_help_does_not_import_the_heavy_modules():
+    code = ("import sys, accord.cli; heavy = [m for m in ('duckdb', 'pyarrow', 'sqlglot', 'pydantic', 'scipy') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+    assert out == "[]"
