@@ -35,8 +35,14 @@ def governance(ctx: Context) -> Iterable[Finding]:
     return lint(ctx.project)
 
 
+def label_collisions(ctx: Context) -> Iterable[Finding]:
+    from accord.analyze.collisions import collisions
+    return collisions(ctx.project, ctx.engine, ctx.today)
+
+
 DIAGNOSTICS: tuple[Diagnostic, ...] = (
     governance,
+    label_collisions,
 )
 
 
