@@ -1,0 +1,609 @@
+"""The report: everything one page needs to show a leader the whole picture, as plain data (no HTML).
+
+`build_report` computes every metric once per grain it is shown at (one `compute()` call per grain, never
+one per metric), judges targets on the last complete period, and sorts findings into what someone should
+do about them. Renderers turn the `Report` into a page; `write_report` is the entry point that does both.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import calendar
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from accord.check import CheckResult
+from accord.errors import UserError
+from accord.findings import Finding
+from accord.project.model import LEVELS, Metric, Project, Target
+
+# How many complete periods a sparkline shows, per grain.
+RECENT = {"day": 30, "week": 13, "month": 12, "quarter": 8, "year": 5}
+
+LEVEL_WORDS = {
+    "company": ("Company", "The few numbers the whole company steers by."),
+    "function": ("Function", "What each function runs on, and the company numbers they feed."),
+    "role": ("Role", "What people move day to day."),
+}
+
+
+# ---------------------------------------------------------------- what a leader should do
+
+@dataclass(frozen=True)
+class Action:
+    """What someone should do about a kind of finding; `who` is "leader" or "owners"."""
+
+    key: str
+    title: str
+    lead: str
+    who: str
+    codes: tuple[str, ...]
+
+
+# Every finding code lands in the first action that lists it; a code listed nowhere lands in OTHER.
+# A new diagnostic adds its code to one line here.
+ACTIONS: tuple[Action, ...] = (
+    Action("decide", "Decide which number is official",
+           "One word stands for different numbers in different teams, or sources disagree. "
+           "Pick the number the company uses and rename the others.", "leader",
+           ("label-collision", "source-disagreement", "unresolved-conflict", "duplicate-definition")),
+    Action("approve", "Approve or roll back changes to official numbers",
+           "An agreed definition changed since it was approved.", "leader",
+           ("definition-drift", "unapproved-change")),
+    Action("stalled", "Look behind the green",
+           "These numbers hit their targets while the company number they claim to feed does not move.",
+           "leader", ("green-but-stalled",)),
+    Action("handoffs", "Settle the handoffs between teams",
+           "Where one team hands work to the next, one team's win is the next team's loss.", "leader",
+           ("handoff-collision", "missing-balancing-metric")),
+    Action("contact", "Protect customers from over-contact",
+           "Teams reach the same customers at once, during open cases or at night.", "leader",
+           ("touchpoint-overload", "contact-during-open-case", "contact-in-quiet-hours")),
+    Action("focus", "Cut to the few numbers that matter",
+           "Too many metrics at one level blur focus and start to compete.", "leader",
+           ("too-many-metrics",)),
+    Action("path", "Fix the contribution path",
+           "Each number should feed a company number, in the direction it claims.", "owners",
+           ("reversed-contribution", "unsupported-contribution", "orphan-metric", "cycle")),
+    Action("owner", "Name an owner",
+           "Nobody is accountable when these numbers move or break.", "owners", ("missing-owner",)),
+    Action("purpose", "Say which decision each number supports",
+           "A number that supports no decision invites local optimisation.", "owners", ("missing-decision",)),
+    Action("upkeep", "Keep decisions current",
+           "Agreed decisions need their reviews, follow-ups and acceptances kept up.", "owners",
+           ("review-overdue", "follow-up-overdue", "accepted-expired")),
+    Action("define", "Tighten the definitions",
+           "What a number leaves out, and what it points at, should be written down.", "owners",
+           ("no-exclusions", "unknown-reference")),
+)
+OTHER = Action("other", "Other things to check", "Findings of a kind this page does not group yet.", "owners", ())
+ACCEPTED = Action("accepted", "Accepted for now",
+                  "Known findings that an owner has accepted, with a reason, until a date.", "owners", ())
+
+
+def action_for(code: str) -> Action:
+    return next((a for a in ACTIONS if code in a.codes), OTHER)
+
+
+# ---------------------------------------------------------------- the shapes the page shows
+
+@dataclass(frozen=True)
+class Point:
+    period: str
+    start: dt.date
+    value: float | None
+
+
+@dataclass(frozen=True)
+class MetricView:
+    """One metric as a leader reads it: words first, then its last complete period against its target."""
+
+    name: str
+    label: str
+    team: str
+    level: str
+    owner: str | None
+    decision: str | None
+    description: str | None
+    confidence: str | None
+    caveats: tuple[str, ...]
+    status: str | None
+    unit: str | None
+    grain: str
+    target: Target | None
+    period: str | None              # the last complete period's label
+    value: float | None
+    previous: float | None          # the period before it
+    target_status: str | None       # "met", "missed", "no-data"; None without a target
+    series: tuple[Point, ...]       # recent complete periods, oldest first
+    feeds: tuple[str, ...]          # labels of the metrics it claims to feed
+    findings: int                   # open findings naming it
+    location: str
+
+
+@dataclass(frozen=True)
+class TeamGroup:
+    name: str
+    function: str | None
+    lead: str | None
+    metrics: tuple[MetricView, ...]
+
+
+@dataclass(frozen=True)
+class LevelGroup:
+    level: str
+    title: str
+    lead: str
+    teams: tuple[TeamGroup, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(len(t.metrics) for t in self.teams)
+
+
+@dataclass(frozen=True)
+class FindingView:
+    finding: Finding
+    anchor: str
+    subjects: tuple[tuple[str, str | None], ...]   # (label, team) of each metric named
+    evidence: dict[str, Any]                        # the proof at a glance: numbers, words, short lists
+    notes: tuple[str, ...]                          # the proof in sentences
+    fix: str | None
+    location: str | None
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    action: Action
+    findings: tuple[FindingView, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the page that a capability adds when it has something to show.
+
+    `key` names the template `sections/<key>.html.j2`; `items` is what that template iterates.
+    """
+
+    key: str
+    title: str
+    lead: str
+    items: tuple
+
+
+# Shapes for the sections later analyses fill; each template documents what it reads.
+
+@dataclass(frozen=True)
+class Variant:
+    metric: str
+    label: str
+    team: str
+    owner: str | None
+    value: float | None
+    unit: str | None
+    role: str | None = None         # "official", "alternate" once decided
+    description: str | None = None
+    decision: str | None = None
+    confidence: str | None = None
+
+
+@dataclass(frozen=True)
+class BridgeStep:
+    what: str                       # a clause or difference, in words
+    delta: float
+    rows: int | None = None
+
+
+@dataclass(frozen=True)
+class CollisionView:
+    """One word, several numbers, and the bridge from one to the other."""
+
+    label: str
+    period: str
+    variants: tuple[Variant, ...]
+    spread: float | None = None     # (largest - smallest) / largest
+    severity: str = "error"
+    bridge_from: str | None = None  # metric names
+    bridge_to: str | None = None
+    bridge: tuple[BridgeStep, ...] = ()
+    differences: tuple[str, ...] = ()   # how the definitions differ, in words
+    decided: bool = False
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    metric: str
+    label: str
+    team: str
+    level: str
+    value: float | None
+    unit: str | None
+    target_status: str | None = None
+    verdict: str | None = None      # "supported", "unsupported", "reversed"; None before testing
+    verdict_text: str | None = None
+    children: tuple["TreeNode", ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleBreach:
+    rule: str
+    customers: int
+    breaches: int
+    share: float | None = None      # of customers contacted
+    teams: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contact:
+    at: dt.datetime
+    team: str
+    what: str
+    flagged: bool = False
+
+
+@dataclass(frozen=True)
+class CustomerStory:
+    customer: str
+    headline: str
+    contacts: tuple[Contact, ...]
+
+
+@dataclass(frozen=True)
+class TouchpointsView:
+    rules: tuple[RuleBreach, ...]
+    stories: tuple[CustomerStory, ...] = ()
+    by_team: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    label: str
+    decided_on: dt.date
+    owner: str
+    canonical: tuple[tuple[str, tuple[str, ...]], ...]        # (metric label, used for)
+    alternates: tuple[tuple[str, tuple[str, ...]], ...]
+    caveats: tuple[str, ...]
+    unresolved: tuple[str, ...]
+    follow_ups: tuple[tuple[str, str | None, dt.date | None, bool, bool], ...]  # task, owner, due, done, overdue
+    next_review: dt.date | None
+    review_overdue: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    project: str
+    today: dt.date
+    summary: str
+    counts: dict[str, int]
+    teams: int
+    metrics: tuple[MetricView, ...]
+    levels: tuple[LevelGroup, ...]
+    actions: tuple[ActionGroup, ...]
+    accepted: ActionGroup | None
+    sections: dict[str, Section] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()   # why numbers are missing, when they could not be computed
+    files: tuple[str, ...] = ()
+
+    @property
+    def company(self) -> tuple[MetricView, ...]:
+        return tuple(m for m in self.metrics if m.level == "company")
+
+    @property
+    def leader_count(self) -> int:
+        return sum(len(g.findings) for g in self.actions if g.action.who == "leader")
+
+    @property
+    def owner_count(self) -> int:
+        return sum(len(g.findings) for g in self.actions if g.action.who == "owners")
+
+    @property
+    def targets(self) -> dict[str, int]:
+        out = {"met": 0, "missed": 0, "no-data": 0}
+        for m in self.metrics:
+            if m.target_status:
+                out[m.target_status] += 1
+        return out
+
+
+# ---------------------------------------------------------------- building it
+
+@dataclass
+class ReportContext:
+    """What a section builder may use."""
+
+    project: Project
+    today: dt.date
+    check: CheckResult
+    metrics: dict[str, MetricView]
+
+
+SectionBuilder = Callable[[ReportContext], "Section | None"]
+
+
+def label_of(m: Metric) -> str:
+    """The word people say: the label, else the name in words."""
+    return m.label or m.name.replace("_", " ").capitalize()
+
+
+def metric_grain(project: Project, m: Metric) -> str:
+    """A metric is shown at its target's grain, else at the project's compare grain."""
+    return m.target.period if m.target else project.settings.compare_grain
+
+
+def open_project_engine(project: Project):
+    from accord.engine import open_engine
+    path = project.config.engine.path
+    return open_engine(project.config.engine.type, str(project.root / path) if path else None,
+                       project.settings.timezone)
+
+
+def compute_series(project: Project, today: dt.date, engine=None) -> tuple[dict[str, list], list[str]]:
+    """Each metric's rows at its grain: one compute() per grain in use; and the problems that stopped it."""
+    from accord.compute.run import compute
+    by_grain: dict[str, list[str]] = {}
+    for m in project.metrics:
+        by_grain.setdefault(metric_grain(project, m), []).append(m.name)
+    rows: dict[str, list] = {m.name: [] for m in project.metrics}
+    if not by_grain:
+        return rows, []
+    own = engine is None
+    try:
+        engine = engine or open_project_engine(project)
+    except UserError as e:
+        return rows, e.lines()
+    try:
+        for grain, names in by_grain.items():
+            for r in compute(project, engine, names, grain, today).rows:
+                rows[r.metric].append(r)
+    except UserError as e:
+        return {m.name: [] for m in project.metrics}, e.lines()
+    finally:
+        if own:
+            engine.close()
+    return rows, []
+
+
+def target_status(target: Target | None, value: float | None) -> str | None:
+    """Met when the last complete period is at or beyond the target in its direction (DESIGN.md)."""
+    if target is None:
+        return None
+    if value is None:
+        return "no-data"
+    met = value >= target.value if target.direction == "up" else value <= target.value
+    return "met" if met else "missed"
+
+
+def _metric_view(project: Project, m: Metric, rows: list, open_counts: dict[str, int]) -> MetricView:
+    grain = metric_grain(project, m)
+    complete = [r for r in rows if r.complete]
+    last = complete[-1] if complete else None
+    previous = complete[-2] if len(complete) > 1 else None
+    recent = complete[-RECENT[grain]:]
+    feeds = tuple(label_of(project.metric(p.metric)) for p in m.parents if project.has_metric(p.metric))
+    return MetricView(
+        name=m.name, label=label_of(m), team=m.team, level=m.level, owner=m.owner, decision=m.decision,
+        description=m.description, confidence=m.confidence, caveats=m.caveats, status=m.status, unit=m.unit,
+        grain=grain, target=m.target, period=last.period if last else None, value=last.value if last else None,
+        previous=previous.value if previous else None,
+        target_status=target_status(m.target, last.value if last else None),
+        series=tuple(Point(r.period, r.start, r.value) for r in recent), feeds=feeds,
+        findings=open_counts.get(m.name, 0), location=_where(m.location))
+
+
+def _where(location) -> str | None:
+    if location is None or not location.file:
+        return None
+    return f"{location.file}:{location.line}" if location.line else location.file
+
+
+def _finding_view(project: Project, f: Finding, index: int) -> FindingView:
+    subjects = []
+    for name in f.metrics:
+        if project.has_metric(name):
+            m = project.metric(name)
+            subjects.append((label_of(m), m.team))
+        else:
+            subjects.append((name, None))
+    facts, notes = evidence_facts(f.evidence)
+    return FindingView(f, f"finding-{index}", tuple(subjects), facts, notes, f.evidence.get("fix"),
+                       _where(f.location))
+
+
+def evidence_facts(evidence: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The proof a reader can take in at a glance: numbers, words and short lists as facts, sentences as notes.
+
+    Nested records (such as side-by-side definitions) are left to the sections that lay them out.
+    """
+    facts: dict[str, Any] = {}
+    notes: list[str] = []
+    for key, value in evidence.items():
+        if key == "fix" or value is None or value == "" or value == [] or value == {}:
+            continue
+        if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 120):
+            facts[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (int, float, str)) for v in value):
+            if any(isinstance(v, str) and " " in v for v in value):
+                notes += [str(v) for v in value]
+            else:
+                facts[key] = list(value)
+        elif isinstance(value, dict) and all(isinstance(v, (int, float, str, type(None))) for v in value.values()):
+            facts[key] = value
+    return facts, tuple(notes)
+
+
+def _levels(project: Project, views: dict[str, MetricView]) -> tuple[LevelGroup, ...]:
+    team_order = [t.name for t in project.teams]
+    team_order += sorted({m.team for m in project.metrics} - set(team_order))
+    out = []
+    for level in LEVELS:
+        teams = []
+        for name in team_order:
+            ms = tuple(views[m.name] for m in project.metrics if m.level == level and m.team == name)
+            if ms:
+                t = project.team(name)
+                teams.append(TeamGroup(name, t.function if t else None, t.lead if t else None, ms))
+        if teams:
+            title, lead = LEVEL_WORDS[level]
+            out.append(LevelGroup(level, title, lead, tuple(teams)))
+    return tuple(out)
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def summarize(report: Report) -> str:
+    """One plain paragraph: how much is defined, what needs whom, how targets went."""
+    by_level = {lv: sum(1 for m in report.metrics if m.level == lv) for lv in LEVELS}
+    parts = [f"{_plural(len(report.metrics), 'metric')} across {_plural(report.teams, 'team')}"
+             + (": " + ", ".join(f"{by_level[lv]} {lv}" for lv in LEVELS if by_level[lv]) + "." if report.metrics
+                else ".")]
+    leader, owners = report.leader_count, report.owner_count
+    accepted = len(report.accepted.findings) if report.accepted else 0
+    if leader or owners:
+        asks = []
+        if leader:
+            asks.append(f"{_plural(leader, 'thing needs', 'things need')} a decision from a leader")
+        if owners:
+            asks.append(f"{_plural(owners, 'thing is', 'things are')} for metric owners to fix")
+        parts.append(" and ".join(asks).capitalize() + (f"; {accepted:,} more accepted for now." if accepted else "."))
+    else:
+        parts.append("Every check passes" + (f"; {_plural(accepted, 'finding')} accepted for now." if accepted
+                                             else "."))
+    t = report.targets
+    judged = t["met"] + t["missed"]
+    if judged:
+        s = f"{t['met']:,} of {_plural(judged, 'target')} met in the last complete period"
+        if t["no-data"]:
+            s += f" ({t['no-data']:,} more had no data)"
+        parts.append(s + ".")
+    elif not any(m.target for m in report.metrics) and report.metrics:
+        parts.append("No metric has a target yet.")
+    unowned = sum(1 for m in report.metrics if not m.owner)
+    if unowned:
+        parts.append(f"{_plural(unowned, 'metric has', 'metrics have')} no owner.")
+    if report.problems:
+        parts.append("Numbers could not be computed; see the note below.")
+    return " ".join(parts)
+
+
+def build_report(project: Project, today: dt.date, check: CheckResult, engine=None,
+                 sections: tuple[SectionBuilder, ...] | None = None) -> Report:
+    """Everything the page shows, computed once."""
+    rows, problems = compute_series(project, today, engine)
+    open_counts: dict[str, int] = {}
+    for f in check.open:
+        for name in f.metrics:
+            open_counts[name] = open_counts.get(name, 0) + 1
+    views = {m.name: _metric_view(project, m, rows[m.name], open_counts) for m in project.metrics}
+
+    grouped: dict[str, list[FindingView]] = {}
+    index = 0
+    for f in check.open:
+        index += 1
+        grouped.setdefault(action_for(f.code).key, []).append(_finding_view(project, f, index))
+    actions = tuple(ActionGroup(a, tuple(grouped[a.key])) for a in ACTIONS + (OTHER,) if a.key in grouped)
+    accepted_views = []
+    for f in check.accepted:
+        index += 1
+        accepted_views.append(_finding_view(project, f, index))
+    accepted = ActionGroup(ACCEPTED, tuple(accepted_views)) if accepted_views else None
+
+    teams = {t.name for t in project.teams} | {m.team for m in project.metrics}
+    report = Report(project=project.name, today=today, summary="", counts=check.counts(), teams=len(teams),
+                    metrics=tuple(views.values()), levels=_levels(project, views), actions=actions,
+                    accepted=accepted, problems=tuple(problems), files=project.files_read)
+    ctx = ReportContext(project, today, check, views)
+    built = {}
+    for builder in SECTIONS if sections is None else sections:
+        section = builder(ctx)
+        if section is not None and section.items:
+            built[section.key] = section
+    report = replace(report, sections=built)
+    return replace(report, summary=summarize(report))
+
+
+# ---------------------------------------------------------------- sections
+
+def collisions_section(ctx: ReportContext) -> Section | None:
+    """Each word that means several numbers, side by side, from the label-collision findings."""
+    project = ctx.project
+    items = []
+    for f in ctx.check.findings:
+        if f.code != "label-collision":
+            continue
+        e = f.evidence
+        roles = _decided_roles(project, e.get("decision", {}).get("label") if e.get("decision") else None)
+        variants = []
+        for d in e.get("definitions", ()):
+            m = project.metric(d["metric"]) if project.has_metric(d["metric"]) else None
+            variants.append(Variant(
+                metric=d["metric"], label=d.get("label") or d["metric"], team=d.get("team", ""),
+                owner=d.get("owner"), value=d.get("value"), unit=d.get("unit"), role=roles.get(d["metric"]),
+                description=m.description if m else None, decision=d.get("decision"),
+                confidence=d.get("confidence")))
+        items.append(CollisionView(label=e.get("label", ""), period=e.get("period", ""), variants=tuple(variants),
+                                   spread=e.get("spread"), severity=f.severity,
+                                   differences=tuple(e.get("differences", ())), decided=f.severity == "info"))
+    if not items:
+        return None
+    return Section("collisions", "One word, several numbers",
+                   "The same word stands for different definitions in different teams. Here they are side by "
+                   "side for the last complete period, with what makes them differ.", tuple(items))
+
+
+def _decided_roles(project: Project, label: str | None) -> dict[str, str]:
+    d = next((d for d in project.decisions if d.label == label), None) if label else None
+    if d is None:
+        return {}
+    return {**{a.metric: "alternate" for a in d.alternates}, **{c.metric: "official" for c in d.canonical}}
+
+
+def decisions_section(ctx: ReportContext) -> Section | None:
+    """Decisions on record, with what is still open about each."""
+    project = ctx.project
+    if not project.decisions:
+        return None
+
+    def named(name: str) -> str:
+        return label_of(project.metric(name)) if project.has_metric(name) else name
+
+    items = []
+    for d in sorted(project.decisions, key=lambda d: (d.decided_on, d.label), reverse=True):
+        review = _next_review(d.decided_on, d.review_every)
+        items.append(DecisionView(
+            label=d.label, decided_on=d.decided_on, owner=d.owner,
+            canonical=tuple((named(c.metric), c.for_) for c in d.canonical),
+            alternates=tuple((c.rename_to or named(c.metric), c.for_) for c in d.alternates),
+            caveats=d.caveats, unresolved=d.unresolved,
+            follow_ups=tuple((u.task, u.owner, u.due, u.done, bool(u.due and not u.done and u.due < ctx.today))
+                             for u in d.follow_ups),
+            next_review=review, review_overdue=bool(review and review < ctx.today)))
+    return Section("decisions", "Decisions on record",
+                   "What leaders agreed, which number is official for what, and what is still open.", tuple(items))
+
+
+def _next_review(on: dt.date, every: str | None) -> dt.date | None:
+    if every is None:
+        return None
+    months = {"month": 1, "quarter": 3, "year": 12}[every]
+    year, month = divmod(on.year * 12 + on.month - 1 + months, 12)
+    return dt.date(year, month + 1, min(on.day, calendar.monthrange(year, month + 1)[1]))
+
+
+# The page places each section by its key. The contribution tree and touchpoints add their builders here,
+# returning a Section of TreeNode or TouchpointsView items; bridges fill CollisionView.bridge.
+SECTIONS: tuple[SectionBuilder, ...] = (
+    collisions_section,
+    decisions_section,
+)
+
+
+def write_report(project: Project, today: dt.date, check_result: CheckResult, out_path: Path) -> Path:
+    """Build the report and write it as one self-contained HTML page; returns the path written."""
+    from accord.render.html import render_report  # the renderer sits above this floor; only this call reaches it
+    report = build_report(project, today, check_result)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(render_report(report), encoding="utf-8")
+    return out_path
