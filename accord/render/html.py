@@ -54,6 +54,10 @@ def _svg(fig, width_px: float, height_px: float, salt: str, label: str, css: str
     text = re.sub(r"<!--.*?-->\s*", "", text, flags=re.S)
     text = re.sub(r"\s*<style type=\"text/css\">\*\{stroke-linejoin: round; stroke-linecap: butt\}</style>", "",
                   text)
+    # matplotlib names every group (figure_1, axes_1, ...): drop the ids nothing points at, so that many
+    # charts can share one page; the ones in use (markers) are hashed with a salt unique to this chart.
+    used = set(re.findall(r'(?:href="|url\()#([^")]+)', text))
+    text = re.sub(r'\s+id="([^"]+)"', lambda m: m.group(0) if m.group(1) in used else "", text)
     head = (f'<svg class="{css}" role="img" aria-label="{_attr(label)}" width="{width_px:g}" '
             f'height="{height_px:g}"')
     text = re.sub(r'^<svg[^>]*?width="[^"]*" height="[^"]*"', head, text, count=1)
