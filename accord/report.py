@@ -145,7 +145,7 @@ class LevelGroup:
 class FindingView:
     finding: Finding
     anchor: str
-    subjects: tuple[tuple[str, str | None], ...]   # (label, team) of each metric named
+    subjects: tuple[tuple[str, str, str | None], ...]   # (name, label, team) of each metric named
     evidence: dict[str, Any]                        # the proof at a glance: numbers, words, short lists
     notes: tuple[str, ...]                          # the proof in sentences
     fix: str | None
@@ -309,12 +309,26 @@ class Report:
 
 @dataclass
 class ReportContext:
-    """What a section builder may use."""
+    """What a section builder may use: the project, the date, the check, the metrics as shown, and an engine
+    opened on first use (and closed when the report is built)."""
 
     project: Project
     today: dt.date
     check: CheckResult
-    metrics: dict[str, MetricView]
+    engine_factory: Callable[[], Any]
+    metrics: dict[str, MetricView] = field(default_factory=dict)
+    _engine: Any = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = self.engine_factory()
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
 
 SectionBuilder = Callable[[ReportContext], "Section | None"]
@@ -337,29 +351,20 @@ def open_project_engine(project: Project):
                        project.settings.timezone)
 
 
-def compute_series(project: Project, today: dt.date, engine=None) -> tuple[dict[str, list], list[str]]:
+def compute_series(ctx: ReportContext) -> tuple[dict[str, list], list[str]]:
     """Each metric's rows at its grain: one compute() per grain in use; and the problems that stopped it."""
     from accord.compute.run import compute
+    project = ctx.project
     by_grain: dict[str, list[str]] = {}
     for m in project.metrics:
         by_grain.setdefault(metric_grain(project, m), []).append(m.name)
     rows: dict[str, list] = {m.name: [] for m in project.metrics}
-    if not by_grain:
-        return rows, []
-    own = engine is None
-    try:
-        engine = engine or open_project_engine(project)
-    except UserError as e:
-        return rows, e.lines()
     try:
         for grain, names in by_grain.items():
-            for r in compute(project, engine, names, grain, today).rows:
+            for r in compute(project, ctx.engine, names, grain, ctx.today).rows:
                 rows[r.metric].append(r)
     except UserError as e:
         return {m.name: [] for m in project.metrics}, e.lines()
-    finally:
-        if own:
-            engine.close()
     return rows, []
 
 
@@ -401,9 +406,9 @@ def _finding_view(project: Project, f: Finding, index: int) -> FindingView:
     for name in f.metrics:
         if project.has_metric(name):
             m = project.metric(name)
-            subjects.append((label_of(m), m.team))
+            subjects.append((name, label_of(m), m.team))
         else:
-            subjects.append((name, None))
+            subjects.append((name, name, None))
     facts, notes = evidence_facts(f.evidence)
     return FindingView(f, f"finding-{index}", tuple(subjects), facts, notes, f.evidence.get("fix"),
                        _where(f.location))
@@ -487,39 +492,41 @@ def summarize(report: Report) -> str:
     return " ".join(parts)
 
 
-def build_report(project: Project, today: dt.date, check: CheckResult, engine=None,
+def build_report(project: Project, today: dt.date, check: CheckResult, engine_factory: Callable | None = None,
                  sections: tuple[SectionBuilder, ...] | None = None) -> Report:
-    """Everything the page shows, computed once."""
-    rows, problems = compute_series(project, today, engine)
+    """Everything the page shows; one engine serves the values and every section."""
+    ctx = ReportContext(project, today, check, engine_factory or (lambda: open_project_engine(project)))
+    try:
+        return _build(ctx, SECTIONS if sections is None else sections)
+    finally:
+        ctx.close()
+
+
+def _build(ctx: ReportContext, sections: tuple[SectionBuilder, ...]) -> Report:
+    project, check = ctx.project, ctx.check
+    rows, problems = compute_series(ctx)
     open_counts: dict[str, int] = {}
     for f in check.open:
         for name in f.metrics:
             open_counts[name] = open_counts.get(name, 0) + 1
-    views = {m.name: _metric_view(project, m, rows[m.name], open_counts) for m in project.metrics}
+    ctx.metrics = {m.name: _metric_view(project, m, rows[m.name], open_counts) for m in project.metrics}
 
+    views = [_finding_view(project, f, i) for i, f in enumerate(check.open + check.accepted, start=1)]
     grouped: dict[str, list[FindingView]] = {}
-    index = 0
-    for f in check.open:
-        index += 1
-        grouped.setdefault(action_for(f.code).key, []).append(_finding_view(project, f, index))
+    for v in views[:len(check.open)]:
+        grouped.setdefault(action_for(v.finding.code).key, []).append(v)
     actions = tuple(ActionGroup(a, tuple(grouped[a.key])) for a in ACTIONS + (OTHER,) if a.key in grouped)
-    accepted_views = []
-    for f in check.accepted:
-        index += 1
-        accepted_views.append(_finding_view(project, f, index))
-    accepted = ActionGroup(ACCEPTED, tuple(accepted_views)) if accepted_views else None
+    accepted = ActionGroup(ACCEPTED, tuple(views[len(check.open):])) if check.accepted else None
 
-    teams = {t.name for t in project.teams} | {m.team for m in project.metrics}
-    report = Report(project=project.name, today=today, summary="", counts=check.counts(), teams=len(teams),
-                    metrics=tuple(views.values()), levels=_levels(project, views), actions=actions,
-                    accepted=accepted, problems=tuple(problems), files=project.files_read)
-    ctx = ReportContext(project, today, check, views)
     built = {}
-    for builder in SECTIONS if sections is None else sections:
+    for builder in sections:
         section = builder(ctx)
         if section is not None and section.items:
             built[section.key] = section
-    report = replace(report, sections=built)
+    teams = {t.name for t in project.teams} | {m.team for m in project.metrics}
+    report = Report(project=project.name, today=ctx.today, summary="", counts=check.counts(), teams=len(teams),
+                    metrics=tuple(ctx.metrics.values()), levels=_levels(project, ctx.metrics), actions=actions,
+                    accepted=accepted, sections=built, problems=tuple(problems), files=project.files_read)
     return replace(report, summary=summarize(report))
 
 
