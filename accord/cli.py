@@ -158,6 +158,42 @@ def compute(metrics: Optional[List[str]] = typer.Argument(None, help="Metrics to
 
 @app.command()
 @user_errors
+def reconcile(a: str = typer.Argument(..., help="Metric A (the bridge starts at its value)."),
+              b: str = typer.Argument(..., help="Metric B (the bridge ends at its value)."),
+              period: str = typer.Option(..., "--period", help="2026-Q3, 2026-07, 2026-W29, 2026-07-14 or 2026."),
+              project: Path = ProjectOpt,
+              format: str = typer.Option("text", "--format", help="text, json or html"),
+              out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
+              as_of: Optional[str] = AsOfOpt):
+    """The bridge from A's value to B's, record by record, for one period."""
+    _choice(format, "--format", ("text", "json", "html"))
+    _date(as_of, "--as-of")
+    from accord.analyze.bridge import reconcile as run
+    proj = _load(project)
+    engine = _engine_factory(proj)()
+    try:
+        result = run(proj, engine, a, b, period)
+    finally:
+        engine.close()
+    data = result.as_dict()
+    if format == "json":
+        return _emit_json(data)
+    metric_a = proj.metric(a)
+    entity = proj.source(metric_a.source).entity
+    teams = {m.name: m.team for m in proj.metrics}
+    if format == "html":
+        from accord.render.bridge_html import write_bridge_html
+        path = write_bridge_html(data, entity, metric_a.unit, teams,
+                                 out or proj.root / f"reconcile-{a}-{b}-{result.period}.html")
+        print(f"wrote {path}")
+        return
+    from accord.render.bridge_text import bridge_text
+    from accord.render.text import console
+    bridge_text(console(), data, entity, metric_a.unit, teams)
+
+
+@app.command()
+@user_errors
 def check(project: Path = ProjectOpt,
           fail_on: str = typer.Option("error", "--fail-on", help="error, warning or info"),
           format: str = typer.Option("text", "--format", help="text, json or sarif"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -85,3 +86,43 @@ class Calendar:
 
     def last_complete(self, today: dt.date) -> dt.date:
         return self.previous(self.start(today))
+
+
+_LABELS = (
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "day"),
+    (re.compile(r"^(\d{4})-W(\d{2})$"), "week"),
+    (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
+    (re.compile(r"^(FY)?(\d{4})-Q([1-4])$"), "quarter"),
+    (re.compile(r"^(FY)?(\d{4})$"), "year"),
+)
+
+
+def parse_period(label: str, fiscal_year_start: int = 1) -> tuple[Calendar, dt.date]:
+    """'2026-Q3', '2026-07', '2026-W29', '2026-07-14', '2026', 'FY2027-Q1' → (calendar, start date)."""
+    text = label.strip()
+    for pattern, grain in _LABELS:
+        m = pattern.match(text)
+        if not m:
+            continue
+        cal = Calendar(grain, fiscal_year_start)
+        try:
+            if grain == "day":
+                return cal, dt.date(int(m[1]), int(m[2]), int(m[3]))
+            if grain == "week":
+                return cal, dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+            if grain == "month":
+                return cal, dt.date(int(m[1]), int(m[2]), 1)
+        except ValueError:
+            break
+        fiscal, year = bool(m[1]), int(m[2])
+        if fiscal != (fiscal_year_start != 1):
+            break
+        first = dt.date(year - 1, fiscal_year_start, 1) if fiscal else dt.date(year, 1, 1)
+        if grain == "year":
+            return cal, first
+        start = first
+        for _ in range(int(m[3]) - 1):
+            start = cal.next(start)
+        return cal, start
+    fy = " (fiscal years are set, so FY2027-Q1 or FY2027)" if fiscal_year_start != 1 else ""
+    raise ValueError(f"'{label}' is not a period. write 2026-07-14, 2026-W29, 2026-07, 2026-Q3 or 2026{fy}")
