@@ -14,6 +14,9 @@ TEXT_TYPES = ("VARCHAR", "STRING", "TEXT")
 DATE_TYPES = ("DATE",)
 TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME", "TIMESTAMP_US")
 TIMESTAMPTZ_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
+# A time of day followed by a zone: Z, an offset (+02, +0200, +02:00) or a name (UTC, Europe/Berlin).
+# A cast to TIMESTAMP would drop it silently; a cast to TIMESTAMPTZ reads text without one in the session zone.
+_ZONE_SUFFIX = r"\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$"
 
 
 def relation(project: Project, source: Source) -> exp.Expression:
@@ -74,8 +77,8 @@ class Schema:
 def local_time(schema: Schema, column: str, timezone: str, where: Problem) -> exp.Expression:
     """The time column as a naive local timestamp or date in `timezone`.
 
-    DATE and TIMESTAMP are wall-clock values already; TIMESTAMPTZ is converted; ISO text is cast
-    with the session zone set to `timezone` (text with an offset is converted, text without one is local).
+    DATE and TIMESTAMP are wall-clock values already; TIMESTAMPTZ is converted; ISO text with a zone or
+    offset is converted, ISO text without one is wall clock in `timezone` (never in the engine session's zone).
     """
     col = exp.column(schema.find(column), quoted=True)
     kind = schema.type_of(column)
@@ -84,7 +87,10 @@ def local_time(schema: Schema, column: str, timezone: str, where: Problem) -> ex
     if kind in TIMESTAMPTZ_TYPES:
         return exp.Anonymous(this="timezone", expressions=[exp.Literal.string(timezone), col])
     if kind in TEXT_TYPES:
-        cast = exp.TryCast(this=col, to=exp.DataType.build("TIMESTAMPTZ"))
-        return exp.Anonymous(this="timezone", expressions=[exp.Literal.string(timezone), cast])
+        aware = exp.Anonymous(this="timezone", expressions=[
+            exp.Literal.string(timezone), exp.TryCast(this=col.copy(), to=exp.DataType.build("TIMESTAMPTZ"))])
+        wall_clock = exp.TryCast(this=col.copy(), to=exp.DataType.build("TIMESTAMP"))
+        zoned = exp.Anonymous(this="regexp_matches", expressions=[col.copy(), exp.Literal.string(_ZONE_SUFFIX)])
+        return exp.case().when(zoned, aware).else_(wall_clock)
     raise UserError([Problem(where.file, where.line, where.col,
                              f"{where.message} is {kind}, not a date. use a DATE, TIMESTAMP or ISO text column")])

@@ -122,8 +122,10 @@ def plan_source(engine: Engine, project: Project, source: Source, metrics: list[
                                 times.index(time)))
     locals_ = [local_time(schema, t, tz, Problem(source.location.file, source.location.line, 0,
                                                  f"time column '{t}' of source '{source.name}'")) for t in times]
-    rows = rows_query(from_source(project, source), [calendar.start_sql(t.copy()) for t in locals_],
-                      locals_, today)
+    periods = [calendar.start_sql(t.copy()) for t in locals_]
+    if len(locals_) > 1:
+        periods = [_past_current(p, t, calendar, today) for p, t in zip(periods, locals_)]
+    rows = rows_query(from_source(project, source), periods, locals_, today)
     columns = clause_columns(scans)
     distinct: dict[str, int] = {}
     if columns:
@@ -134,6 +136,20 @@ def plan_source(engine: Engine, project: Project, source: Source, metrics: list[
         else filter_plan(rows, scans, len(times))
     plan.notes = {"times": times, "distinct": distinct}
     return plan
+
+
+def _past_current(period: exp.Expression, local: exp.Expression, calendar: Calendar,
+                  today: dt.date) -> exp.Expression:
+    """The period under one of several time columns, moved past the current period when that time is after today.
+
+    With several time columns a row stays in the scan while any of its times is up to today; under a time
+    after today it must count nowhere (not even in the current period) and not as a dropped NULL time.
+    """
+    cutoff = exp.Cast(this=exp.Literal.string((today + dt.timedelta(days=1)).isoformat()),
+                      to=exp.DataType.build("DATE"))
+    beyond = exp.Cast(this=exp.Literal.string(calendar.next(calendar.start(today)).isoformat()),
+                      to=exp.DataType.build("DATE"))
+    return exp.case().when(exp.GTE(this=local.copy(), expression=cutoff), beyond).else_(period)
 
 
 def _number(v) -> float | None:
@@ -177,10 +193,11 @@ def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, 
 
 
 def _unparsed_time(engine: Engine, project: Project, source: Source, schema: Schema, column: str) -> str | None:
+    """A text value of the time column that is not NULL and yet reads as no time, the way compute reads it."""
     col = exp.column(schema.find(column), quoted=True)
+    read = local_time(schema, column, project.settings.timezone, Problem("", 0, 0, ""))
     bad = exp.and_(exp.Not(this=exp.Is(this=col.copy(), expression=exp.null())),
-                   exp.Is(this=exp.TryCast(this=col.copy(), to=exp.DataType.build("TIMESTAMPTZ")),
-                          expression=exp.null()))
+                   exp.Is(this=read, expression=exp.null()))
     t = engine.query(exp.select(col).from_(from_source(project, source)).where(bad).limit(1))
     return t.column(0)[0].as_py() if t.num_rows else None
 
@@ -228,25 +245,21 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
                 dropped[m.name] = {"null_time": nulls[m.name]}
 
     current = calendar.start(today)
-    series: dict[str, dict[dt.date, float | None]] = {}
     firsts: dict[str, dt.date | None] = {}
+    zeros: dict[str, float | None] = {}
     for m in needed:
         if m.kind == "simple":
             present = [d for d, (_, n) in raw[m.name].items() if n and d <= current]
-            first = min(present) if present else None
-            zero = 0.0 if additive_zero(fragment(m.measure)) else None
-            firsts[m.name] = first
-            series[m.name] = {} if first is None else {
-                d: _value(raw[m.name].get(d), zero) for d in calendar.span(first, current)}
-    for m in needed:  # definition order; inputs come first or are resolved recursively
-        _derived(project, m, series, firsts, calendar, current)
-
+            firsts[m.name] = min(present) if present else None
+            zeros[m.name] = 0.0 if additive_zero(fragment(m.measure)) else None
+    value = _Values(project, raw, zeros)
     rows = []
     for m in wanted:
-        for d, v in sorted(series[m.name].items()):
+        first = _first(project, m, firsts)
+        for d in calendar.span(first, current) if first else ():
             if (since and d < since) or (until and d > until):
                 continue
-            rows.append(Row(m.name, calendar.label(d), d, v, calendar.complete(d, today)))
+            rows.append(Row(m.name, calendar.label(d), d, value.at(m.name, d), calendar.complete(d, today)))
     return ComputeResult(grain, today, rows, dropped, plans)
 
 
@@ -257,27 +270,40 @@ def _value(found: tuple[float | None, int] | None, zero: float | None) -> float 
     return found[0]
 
 
-def _derived(project: Project, m: Metric, series: dict, firsts: dict, calendar: Calendar, current: dt.date):
-    if m.name in series:
-        return
-    inputs = metric_inputs(m)
-    for ref in inputs:
-        _derived(project, project.metric(ref), series, firsts, calendar, current)
-    starts = [firsts[r] for r in inputs if firsts.get(r)]
-    first = min(starts) if starts else None
-    firsts[m.name] = first
-    if first is None:
-        series[m.name] = {}
-        return
-    out = {}
-    tree = fragment(m.formula) if m.kind == "formula" else None
-    if tree is not None:
-        check_formula(tree)
-    for d in calendar.span(first, current):
-        vals = {r: series[r].get(d) for r in inputs}
+def _first(project: Project, m: Metric, firsts: dict[str, dt.date | None]) -> dt.date | None:
+    """A simple metric's first period with data; a ratio's or formula's is the earliest of its inputs'."""
+    if m.name not in firsts:
+        starts = [s for r in metric_inputs(m) if (s := _first(project, project.metric(r), firsts))]
+        firsts[m.name] = min(starts) if starts else None
+    return firsts[m.name]
+
+
+class _Values:
+    """Any metric's value in any period up to the current one.
+
+    An input is read in every period of the metric that reads it, also before its own first period:
+    a count or sum with no rows yet is 0 there (net_new_arr = new_arr - churned_arr before any churn).
+    """
+
+    def __init__(self, project: Project, raw: dict, zeros: dict[str, float | None]):
+        self._project, self._raw, self._zeros = project, raw, zeros
+        self._memo: dict[tuple[str, dt.date], float | None] = {}
+        self._formulas: dict[str, exp.Expression] = {}
+
+    def at(self, name: str, d: dt.date) -> float | None:
+        key = (name, d)
+        if key not in self._memo:
+            self._memo[key] = self._compute(self._project.metric(name), d)
+        return self._memo[key]
+
+    def _compute(self, m: Metric, d: dt.date) -> float | None:
+        if m.kind == "simple":
+            return _value(self._raw[m.name].get(d), self._zeros[m.name])
         if m.kind == "ratio":
-            num, den = vals[m.ratio.numerator], vals[m.ratio.denominator]
-            out[d] = None if num is None or not den else num / den
-        else:
-            out[d] = evaluate_formula(tree, vals)
-    series[m.name] = out
+            num, den = self.at(m.ratio.numerator, d), self.at(m.ratio.denominator, d)
+            return None if num is None or not den else num / den
+        if m.name not in self._formulas:
+            tree = fragment(m.formula)
+            check_formula(tree)
+            self._formulas[m.name] = tree
+        return evaluate_formula(self._formulas[m.name], {r: self.at(r, d) for r in metric_inputs(m)})
