@@ -457,6 +457,10 @@ def _plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else many or word + 's'}"
 
 
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def summarize(report: Report) -> str:
     """One plain paragraph: how much is defined, what needs whom, how targets went."""
     by_level = {lv: sum(1 for m in report.metrics if m.level == lv) for lv in LEVELS}
@@ -471,7 +475,8 @@ def summarize(report: Report) -> str:
             asks.append(f"{_plural(leader, 'thing needs', 'things need')} a decision from a leader")
         if owners:
             asks.append(f"{_plural(owners, 'thing is', 'things are')} for metric owners to fix")
-        parts.append(" and ".join(asks).capitalize() + (f"; {accepted:,} more accepted for now." if accepted else "."))
+        asked = " and ".join(asks)
+        parts.append(asked[0].upper() + asked[1:] + (f"; {accepted:,} more accepted for now." if accepted else "."))
     else:
         parts.append("Every check passes" + (f"; {_plural(accepted, 'finding')} accepted for now." if accepted
                                              else "."))
@@ -482,6 +487,12 @@ def summarize(report: Report) -> str:
         if t["no-data"]:
             s += f" ({t['no-data']:,} more had no data)"
         parts.append(s + ".")
+        company = [m for m in report.metrics if m.level == "company" and m.target_status in ("met", "missed")]
+        missed = [m.label for m in company if m.target_status == "missed"]
+        if company and not missed:
+            parts.append("Every company number with a target is on target.")
+        elif missed:
+            parts.append(f"Off target at company level: {_and(missed)}.")
     elif not any(m.target for m in report.metrics) and report.metrics:
         parts.append("No metric has a target yet.")
     unowned = sum(1 for m in report.metrics if not m.owner)

@@ -61,7 +61,9 @@ def _svg(fig, width_px: float, height_px: float, salt: str, label: str, css: str
     head = (f'<svg class="{css}" role="img" aria-label="{_attr(label)}" width="{width_px:g}" '
             f'height="{height_px:g}"')
     text = re.sub(r'^<svg[^>]*?width="[^"]*" height="[^"]*"', head, text, count=1)
-    return Markup(re.sub(r">\s+<", "><", text.strip()))
+    text = re.sub(r"\s*\n\s*", " ", text.strip())
+    text = re.sub(r"<defs>\s*</defs>|<g/>", "", text)
+    return Markup(re.sub(r">\s+<", "><", text))
 
 
 def _attr(s: str) -> str:
@@ -211,7 +213,7 @@ def contacts_chart(story, teams: list[str], width: float = 640) -> Markup:
 # ---------------------------------------------------------------- words and numbers
 
 _PLAIN_UNITS = (None, "", "count", "usd", "eur", "gbp", "percent")
-_SHORT_UNITS = {"minutes": "min", "hours": "h", "seconds": "s"}
+_SHORT_UNITS = {"minutes": " min", "hours": " h", "seconds": " s", "ratio": "×"}
 
 
 def value_text(value: float | None, unit: str | None = None) -> str:
@@ -219,7 +221,7 @@ def value_text(value: float | None, unit: str | None = None) -> str:
     text = format_value(value, unit)
     if value is None or unit in _PLAIN_UNITS:
         return text
-    return f"{text} {_SHORT_UNITS.get(unit, unit)}"
+    return text + _SHORT_UNITS.get(unit, f" {unit}")
 
 
 def change_text(m) -> Markup:
