@@ -40,9 +40,15 @@ def label_collisions(ctx: Context) -> Iterable[Finding]:
     return collisions(ctx.project, ctx.engine, ctx.today)
 
 
+def source_disagreements(ctx: Context) -> Iterable[Finding]:
+    from accord.analyze.disagreement import source_disagreements
+    return source_disagreements(ctx.project, ctx.engine, ctx.today)
+
+
 DIAGNOSTICS: tuple[Diagnostic, ...] = (
     governance,
     label_collisions,
+    source_disagreements,
 )
 
 

@@ -220,3 +220,18 @@ def test_steps_sum_to_the_gap(tmp_path_factory, rows_a, rows_b, clauses_a, claus
     assert br.a["value"] == _brute(by_a, clauses_a) and br.b["value"] == _brute(by_b, clauses_b)
     assert sum(s.delta for s in br.steps) == br.b["value"] - br.a["value"]
     assert all(s.delta != 0 for s in br.steps)
+
+
+def test_check_bridges_sources_that_share_a_label(tmp_path):
+    from accord.analyze.disagreement import source_disagreements
+    defs = DEFS.replace("  - name: a\n    team: sales", "  - name: a\n    label: Pipeline\n    team: sales")
+    defs = defs.replace("  - name: b\n    team: marketing", "  - name: b\n    label: pipeline\n    team: marketing")
+    project = load_project(write_project(tmp_path, {"defs.yml": defs, "data/a.csv": A_ROWS, "data/b.csv": B_ROWS}))
+    with open_engine("duckdb", None) as engine:
+        [f] = source_disagreements(project, engine, dt.date(2026, 10, 1))
+    # last complete quarter: Q3. A counts id 7 (999); B counts id 5 (70, dated Q2 in A)
+    assert f.metrics == ("a", "b") and f.evidence["period"] == "2026-Q3"
+    assert f.evidence["gap"] == 70 - 999
+    assert f.evidence["gap_relative"] == pytest.approx((70 - 999) / 999)
+    assert f.evidence["largest_step"]["kind"] == "only-in-a" and f.evidence["largest_step"]["delta"] == -999
+    assert "1 opportunity exists only in crm" in f.title and "-93%" in f.title and f.severity == "error"

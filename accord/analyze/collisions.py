@@ -31,6 +31,12 @@ def label_groups(project: Project) -> list[LabelGroup]:
     return [LabelGroup(k, tuple(sorted(v, key=lambda m: m.name))) for k, v in sorted(groups.items()) if len(v) > 1]
 
 
+def group_label(group: LabelGroup) -> str:
+    """The label as most plainly written in the group (one that needs no synonym), else the first."""
+    plain = [m.display_label for m in group.metrics if normalize_label(m.display_label) == group.label]
+    return plain[0] if plain else group.metrics[0].display_label
+
+
 def last_complete_values(project: Project, engine, names: list[str], today: dt.date,
                          grain: str | None = None) -> tuple[str, dict[str, float | None]]:
     """Each metric's value for the last complete period of `grain` (default compare_grain): one compute."""
@@ -147,8 +153,7 @@ def collisions(project: Project, engine, today: dt.date) -> list[Finding]:
         if decision is not None and not uncovered and not decision.unresolved:
             severity = "info"
         first = g.metrics[0]
-        plain = [m.display_label for m in g.metrics if normalize_label(m.display_label) == g.label]
-        label = plain[0] if plain else first.display_label
+        label = group_label(g)
         pct = f"{s:.0%}" if s is not None else "an unknown amount"
         title = (f"'{label}' means {len(g.metrics)} different things to {_who(list(g.metrics))}: "
                  f"their values for {period} differ by {pct}")

@@ -4,45 +4,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-
-def compact(value: float, unit: str | None = None) -> str:
-    """−$1.26M, +37, +4.2k: signed and short."""
-    sign = "−" if value < 0 else "+"
-    v = abs(value)
-    prefix = {"usd": "$", "eur": "€", "gbp": "£"}.get(unit or "", "")
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if v >= size:
-            return f"{sign}{prefix}{v / size:.3g}{suffix}"
-    return f"{sign}{prefix}{v:,.0f}" if float(v).is_integer() or v >= 100 else f"{sign}{prefix}{v:.3g}"
-
-
-def _plural(entity: str | None, n: int) -> str:
-    word = entity or "record"
-    if n == 1:
-        return word
-    return word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
-
-
-def sentence(step: dict, a: dict, b: dict, entity: str | None, teams: dict[str, str]) -> str:
-    n, what = step["records"], _plural(entity, step["records"])
-    sys_a, sys_b = (a.get("system") or a["source"]).replace("_", " "), (b.get("system") or b["source"]).replace("_", " ")
-    kind, side, clause = step["kind"], step["side"], step["clause"]
-    one = n == 1
-    if kind == "only-in-a":
-        return f"{n:,} {what} exist{'s' if one else ''} only in {sys_a}"
-    if kind == "only-in-b":
-        return f"{n:,} {what} exist{'s' if one else ''} only in {sys_b}"
-    if kind == "no-key":
-        return f"{n:,} {what} counted by {a['metric'] if side == 'a' else b['metric']} {'has' if one else 'have'} no key to match"
-    if kind == "value-differs":
-        return f"{n:,} {what} {'has' if one else 'have'} a different value in {sys_b} than in {sys_a}"
-    owner = teams[b["metric"]] if side == "b" else teams[a["metric"]]
-    counted = a["metric"] if side == "b" else b["metric"]
-    if kind == "clause" and clause == "period":
-        return f"{n:,} {what} counted by {counted} fall{'s' if one else ''} in another period by {owner}'s date"
-    if kind == "clause":
-        return f"{n:,} {what} counted by {counted} {'is' if one else 'are'} left out by {owner}'s rule '{clause}'"
-    return f"{n:,} {what} counted by {counted} fail{'s' if one else ''} several of {owner}'s rules"
+from accord.analyze.bridge_words import compact, sentence
 
 
 def bridge_text(out: Console, data: dict, entity: str | None, unit: str | None, teams: dict[str, str]) -> None:
