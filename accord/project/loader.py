@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +13,24 @@ from pydantic import BaseModel, ValidationError
 from accord.errors import Problem, UserError, did_you_mean
 from accord.findings import Location
 from accord.project.model import SECTIONS, Config, Project
-from accord.project.references import cross_check
+from accord.project.references import NameCheck, cross_check
 from accord.project.yamlfile import plain, position, read_yaml, value_positions
 
 CONFIG_FILE = "accord.yml"
 SKIP_DIRS = {"prework", "target", "dbt_packages", "node_modules"}
 _LIST_SECTIONS = {k for k in SECTIONS if k != "contact_policy"}
+_NAMED = ("sources", "metrics", "teams")
+_INTERNAL_FIELDS = ("location", "positions")
 
 
-def load_project(root: str | Path = ".") -> Project:
-    """Read accord.yml and every definitions file under `root`; all problems raise one UserError."""
+def load_project(root: str | Path = ".", data_root: str | Path | None = None) -> Project:
+    """Read accord.yml and every definitions file under `root`; all problems raise one UserError.
+
+    `data_root` (default: `root`) is where data paths resolve: definitions read from an old revision
+    are computed on today's data.
+    """
     root = Path(root)
+    data = Path(data_root) if data_root is not None else root
     config_path = root / CONFIG_FILE
     if not root.is_dir():
         raise UserError(f"{root}: project folder does not exist. pass --project DIR or run `accord init {root}`")
@@ -29,26 +38,32 @@ def load_project(root: str | Path = ".") -> Project:
         raise UserError(f"{root}: no {CONFIG_FILE} in this folder. run `accord init` here, "
                         "or pass --project DIR")
     problems: list[Problem] = []
-    doc, errs = read_yaml(config_path, CONFIG_FILE)
+    config_doc, errs = read_yaml(config_path, CONFIG_FILE)
     problems += errs
     config = None
+    glob_problems: list[Problem] = []
     if not errs:
-        if not isinstance(doc, dict):
+        if not isinstance(config_doc, dict):
             problems.append(Problem(CONFIG_FILE, 1, 0, "must be a mapping with `project:`. "
                                     "see `accord init` for an example"))
         else:
-            config = _validate(Config, doc, {}, CONFIG_FILE, "accord.yml", problems)
-    if config is None:
-        raise UserError(problems)
+            config = _validate(Config, config_doc, {}, CONFIG_FILE, CONFIG_FILE, problems)
+    if config is not None:
+        glob_problems = _check_globs(root, config, config_doc)
+        problems += glob_problems + _check_engine(data, config, config_doc)
+    if config is None and (not isinstance(config_doc, dict) or "paths" in config_doc) or glob_problems:
+        raise UserError(problems)  # without valid `paths:` there is no telling which files are definitions
 
     sections: dict[str, list] = {k: [] for k in SECTIONS}
-    failed: set[str] = set()
+    policies: list[Location] = []  # every contact_policy written, loaded or not
+    names = NameCheck()
     read, skipped = [], []
-    for path in discover(root, config.paths):
+    for path in discover(root, config.paths if config else None):
         rel = path.relative_to(root).as_posix()
         doc, errs = read_yaml(path, rel)
         if errs:
             problems += errs
+            names.unsure_of_all()  # the file may define any name
             continue
         if not isinstance(doc, dict) or not any(k in SECTIONS for k in doc):
             skipped.append(rel)
@@ -58,24 +73,26 @@ def load_project(root: str | Path = ".") -> Project:
             if key not in SECTIONS:
                 line, col = position(doc, (key,))
                 problems.append(Problem(rel, line, col, f"unknown top-level key '{key}'."
-                                        f"{did_you_mean(key, SECTIONS)} a definitions file holds only "
+                                        f"{did_you_mean(str(key), SECTIONS)} a definitions file holds only "
                                         f"{', '.join(SECTIONS)}"))
+        if doc.get("contact_policy") is not None:
+            policies.append(Location(rel, position(doc, ("contact_policy",))[0]))
         for key, model in SECTIONS.items():
             if key in doc and doc[key] is not None:
-                _section(key, model, doc, rel, sections, problems, failed)
+                _section(key, model, doc, rel, sections, problems, names)
 
-    policies = sections.pop("contact_policy")
-    if len(policies) > 1:
-        first = policies[0].location
-        for p in policies[1:]:
-            problems.append(Problem(p.location.file, p.location.line, 0,
-                                    f"a second contact_policy (the first is at {first.file}:{first.line}). "
-                                    "keep one policy per project"))
-    project = Project(root=root.resolve(), config=config, contact_policy=policies[0] if policies else None,
+    for p in policies[1:]:
+        problems.append(Problem(p.file, p.line, 1, f"a second contact_policy (the first is at "
+                                                   f"{policies[0].file}:{policies[0].line}). "
+                                                   "keep one policy per project"))
+    policy = sections.pop("contact_policy")
+    project = Project(root=data.resolve(), config=config or Config(project=""),
+                      contact_policy=policy[0] if policy else None,
                       files_read=tuple(read), files_skipped=tuple(skipped),
                       **{k: tuple(v) for k, v in sections.items()})
-    # Cross-check what did validate; a name whose definition failed above is not reported again as missing.
-    problems += cross_check(project, failed=frozenset(failed))
+    # Definitions that failed to load are left out, and references to their names are not reported:
+    # every other problem still is, so one run shows all of them.
+    problems += cross_check(project, names)
     if problems:
         raise UserError(problems)
     return project
@@ -92,19 +109,52 @@ def discover(root: Path, globs: tuple[str, ...] | None) -> list[Path]:
         for f in sorted(filenames):
             if fnmatch.fnmatch(f, "*.yml") or fnmatch.fnmatch(f, "*.yaml"):
                 p = Path(dirpath) / f
-                if not (f == CONFIG_FILE and Path(dirpath) == root):
+                if not (f == CONFIG_FILE and Path(dirpath) == root) and p.is_file():
                     out.append(p)
     return sorted(out)
 
 
+def _check_globs(root: Path, config: Config, doc: Any) -> list[Problem]:
+    """Each `paths:` glob is relative, stays inside the project folder, and is a pattern pathlib accepts."""
+    out = []
+    for i, g in enumerate(config.paths or ()):
+        line, col = position(doc, ("paths", i), value=True)
+        parts = g.replace("\\", "/").split("/")
+        if not g.strip() or g.startswith(("/", "~")) or ".." in parts or g[1:2] == ":":
+            out.append(Problem(CONFIG_FILE, line, col, f"paths: '{g}' is not inside the project folder. write a "
+                                                       "glob relative to it, such as definitions/**/*.yml"))
+            continue
+        try:
+            next(iter(root.glob(g)), None)
+        except Exception as e:  # noqa: BLE001 - pathlib raises ValueError, IndexError ... on odd patterns
+            reason = str(e).removeprefix("Invalid pattern: ")
+            reason = f" ({reason})" if reason and " " in reason else ""
+            out.append(Problem(CONFIG_FILE, line, col, f"paths: '{g}' is not a usable glob{reason}. "
+                                                       "write a glob such as definitions/**/*.yml"))
+    return out
+
+
+def _check_engine(root: Path, config: Config, doc: Any) -> list[Problem]:
+    """The engine's database file exists: opening a missing one would create it in the user's folder."""
+    out = []
+    engine_path = config.engine.path
+    if engine_path and not (root / engine_path).is_file():
+        line, col = position(doc, ("engine", "path"), value=True)
+        out.append(Problem(CONFIG_FILE, line, col, f"engine path '{engine_path}' does not exist. fix engine.path, "
+                                                   "or remove it to use an in-memory DuckDB"))
+    return out
+
+
 def _section(key: str, model: type[BaseModel], doc: dict, rel: str, sections: dict,
-             problems: list[Problem], failed: set[str]) -> None:
+             problems: list[Problem], names: NameCheck) -> None:
     node = doc[key]
     if key in _LIST_SECTIONS:
         if not isinstance(node, list):
             line, col = position(doc, (key,))
             problems.append(Problem(rel, line, col, f"'{key}' must be a list of items, each starting with '- '. "
                                     "indent the items under it"))
+            if key in _NAMED:
+                names.unsure_of_all(key)
             return
         items = [((key, i), item) for i, item in enumerate(node)]
     else:
@@ -114,19 +164,26 @@ def _section(key: str, model: type[BaseModel], doc: dict, rel: str, sections: di
         if not isinstance(item, dict):
             line, col = position(doc, path)
             problems.append(Problem(rel, line, col, f"{what} must be a mapping of keys. write key: value pairs"))
+            if key in _NAMED:
+                names.unsure_of_all(key)
             continue
-        reserved = [k for k in ("location", "positions") if k in item]
+        reserved = [k for k in _INTERNAL_FIELDS if k in item]
         if reserved:
             line, col = position(doc, path + (reserved[0],))
-            problems.append(Problem(rel, line, col, f"unknown key '{reserved[0]}' in {what}. remove it"))
-            continue
-        line, _ = position(doc, path)
-        extra = {"location": Location(rel, line), "positions": value_positions(item)}
-        obj = _validate(model, item, extra, rel, what, problems, doc, path)
+            problems.append(Problem(rel, line, col, f"{what} has unknown key '{reserved[0]}'. remove it"))
+            obj = None
+        else:
+            line, _ = position(doc, path)
+            extra = {"location": Location(rel, line), "positions": value_positions(item)}
+            obj = _validate(model, item, extra, rel, what, problems, doc, path)
         if obj is not None:
             sections[key].append(obj)
-        elif isinstance(item.get("name"), str):
-            failed.add(item["name"])
+        elif key in _NAMED:
+            name = item.get("name")
+            if isinstance(name, str):
+                names.unsure_of(key, name)
+            else:
+                names.unsure_of_all(key)
 
 
 def _describe(key: str, path: tuple, item: Any) -> str:
@@ -152,29 +209,178 @@ def _validate(model: type[BaseModel], node: dict, extra: dict, rel: str, what: s
         return None
 
 
+# ---------------------------------------------------------------- pydantic errors in the user's words
+
+_EXPECTED = {  # pydantic error type -> (what the value must be, what to write instead)
+    "string_type": ("must be text", ""),
+    "int_type": ("must be a whole number", "write a whole number, such as 5"),
+    "int_parsing": ("must be a whole number", "write a whole number, such as 5"),
+    "int_from_float": ("must be a whole number", "write a whole number, such as 5"),
+    "float_type": ("must be a number", "write a plain number, without units or words"),
+    "float_parsing": ("must be a number", "write a plain number, without units or words"),
+    "finite_number": ("must be a finite number", "write a plain number"),
+    "bool_type": ("must be true or false", "write true or false"),
+    "bool_parsing": ("must be true or false", "write true or false"),
+    "date_type": ("must be a date", "write it as YYYY-MM-DD, such as 2026-05-01"),
+    "date_parsing": ("must be a date", "write it as YYYY-MM-DD, such as 2026-05-01"),
+    "date_from_datetime_parsing": ("must be a date", "write it as YYYY-MM-DD, such as 2026-05-01"),
+    "date_from_datetime_inexact": ("must be a date without a time", "write it as YYYY-MM-DD, such as 2026-05-01"),
+    "list_type": ("must be a list", "write [a, b], or one item per line starting with '- '"),
+    "tuple_type": ("must be a list", "write [a, b], or one item per line starting with '- '"),
+    "set_type": ("must be a list", "write [a, b], or one item per line starting with '- '"),
+    "dict_type": ("must be a mapping of keys", "write key: value pairs under it"),
+    "model_type": ("must be a mapping of keys", "write key: value pairs under it"),
+    "model_attributes_type": ("must be a mapping of keys", "write key: value pairs under it"),
+}
+_EXAMPLES = {  # what to write for a missing required key
+    "project": "the project's name, such as acme",
+    "name": "a snake_case name, such as new_arr",
+    "team": "the team that owns it, such as sales",
+    "owner": "who answers for it, such as ana@acme.example",
+    "label": "the word people say, such as Pipeline",
+    "decided_on": "the date, such as 2026-05-01",
+    "until": "a date, such as 2026-12-31",
+    "on": "a date, such as 2026-05-01",
+    "reason": "why it is accepted",
+    "code": "the finding's code, such as no-exclusions",
+    "metric": "a metric's name",
+    "numerator": "a metric's name", "denominator": "a metric's name",
+    "value": "a number, such as 2500000",
+    "from": "a team's name", "to": "a team's name",
+    "source": "a source's name", "customer": "the customer column, such as customer_id",
+    "time": "a time column, such as created_at",
+    "sql": "one SQL expression, such as stage = 'won'",
+}
+_PATTERNS = {
+    r"^[a-z][a-z0-9_]*$": "must be snake_case: lower-case letters, digits and _, starting with a letter",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "must hold only letters, digits and _, and not start with a digit",
+    r"^\d{1,2}:\d{2}$": "must be a time of day as HH:MM",
+}
+
+
 def _problem(err: dict, model: type[BaseModel], rel: str, what: str, doc: Any, base: tuple) -> Problem:
+    """One pydantic error as `what is wrong. what to do`, at the key or value it is about."""
     loc = tuple(err["loc"])
     kind = err["type"]
-    field = ".".join(str(x) for x in loc if not isinstance(x, int)) or what
-    msg = str(err["msg"]).removeprefix("Value error, ")
+    keys = tuple(x for x in loc if isinstance(x, str) and "[" not in x)  # drop list indices, pydantic tags
+    field = ".".join(keys)
+    last = keys[-1] if keys else ""
+    msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    got = err.get("input")
+    ctx = err.get("ctx") or {}
+    who = "" if what == CONFIG_FILE else what  # accord.yml is already named by the line's file
     if kind == "extra_forbidden":
         line, col = position(doc, base + loc)
         known = _fields_at(model, loc[:-1])
-        return Problem(rel, line, col, f"unknown key '{loc[-1]}' in {what}.{did_you_mean(str(loc[-1]), known)}"
-                                       f" known keys: {', '.join(sorted(known))}")
+        inside = ".".join(keys[:-1])
+        problem = f"unknown key '{loc[-1]}'{f' in {inside}' if inside else ''}"
+        return Problem(rel, line, col, f"{f'{who} has ' if who else ''}{problem}."
+                                       f"{did_you_mean(str(loc[-1]), known)} known keys: {', '.join(sorted(known))}")
     if kind == "missing":
         line, col = position(doc, base + loc[:-1])
-        return Problem(rel, line, col, f"{what} is missing required key '{field}'. add {loc[-1]}: …")
+        inside = ".".join(keys[:-1])
+        choices = _choices(_annotation_at(model, loc))
+        example = (" or ".join([", ".join(choices[:-1]), choices[-1]] if len(choices) > 1 else choices)
+                   or _EXAMPLES.get(last, "…"))
+        problem = f"missing required key '{last}'{f' in {inside}' if inside else ''}"
+        return Problem(rel, line, col, f"{f'{who} is ' if who else ''}{problem}. add {last}: {example}")
     line, col = position(doc, base + loc, value=True)
-    got = err.get("input")
-    shown = "" if isinstance(got, (dict, list)) or kind in ("value_error", "assertion_error") else f"; got {got!r}"
-    if kind in ("value_error", "assertion_error") and not any(not isinstance(x, int) for x in loc):
-        return Problem(rel, line, col, f"{what}: {msg}")
-    return Problem(rel, line, col, f"{what}: key '{field}' {_lower(msg)}{shown}. fix the value")
+    if not keys or isinstance(loc[-1], int):  # a rule about a whole item, from a model validator
+        return Problem(rel, line, col, f"{_item(who, keys, loc, got)} {msg}")
+    subject = f"{who}: {field}" if who else field
+    if got is None and kind in _EXPECTED:
+        return Problem(rel, line, col, f"{subject} is empty. write a value after '{last}:'")
+    shown = _shown(got)
+    if kind == "literal_error":
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", str(ctx.get("expected", "")))
+        if len(choices) == 1:
+            return Problem(rel, line, col, f"{subject} {shown} is not supported. use {choices[0]}")
+        hint = did_you_mean(str(got), choices) if isinstance(got, str) else ""
+        return Problem(rel, line, col, f"{subject} {shown} is not one of {', '.join(choices)}."
+                                       f"{hint or ' use one of them'}")
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        rule = _PATTERNS.get(pattern, f"must match {pattern}")
+        fix = _snake(str(got)) if pattern.startswith("^[a-z]") else ""
+        todo = f"rename it, such as '{fix}'" if fix and fix != got else "rename it"
+        if pattern.startswith(r"^\d"):
+            todo = "write it such as 20:00, in quotes"
+        return Problem(rel, line, col, f"{subject} {shown} {rule}. {todo}")
+    if kind in _EXPECTED:
+        expected, todo = _EXPECTED[kind]
+        if kind == "string_type":
+            todo = ("write one value, not a list" if isinstance(got, list) else
+                    "write one value, not a mapping" if isinstance(got, dict) else
+                    "write a name that starts with a letter" if last == "name" else
+                    f"put it in quotes: {last}: '{got}'")
+        return Problem(rel, line, col, f"{subject} {expected}; got {shown}. {todo}")
+    if kind == "too_short":
+        return Problem(rel, line, col, f"{subject} needs at least one item. add one")
+    bounds = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+              "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return Problem(rel, line, col, f"{subject} must be {words} {ctx.get(key)}; got {shown}. change the value")
+    if kind in ("value_error", "assertion_error") and ". " in msg:
+        return Problem(rel, line, col, f"{subject} {msg}")
+    return Problem(rel, line, col, f"{subject} {_lower(msg).rstrip('.')}; got {shown}. fix the value")
+
+
+def _item(who: str, keys: tuple, loc: tuple, got: Any) -> str:
+    """The item a model-level error is about: the definition itself, or one nested in it ('rule 'x'')."""
+    if not keys:
+        return who or CONFIG_FILE
+    section = keys[-1][:-1] if keys[-1].endswith("s") else keys[-1]
+    name = got.get("name") if isinstance(got, dict) else None
+    label = f"{section} '{name}'" if isinstance(name, str) else f"{section} #{loc[-1] + 1}"
+    return f"{who}: {label}" if who else label
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _snake(text: str) -> str:
+    out = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return out if out[:1].isalpha() else ""
 
 
 def _lower(msg: str) -> str:
     return msg[:1].lower() + msg[1:] if msg else msg
+
+
+def _choices(annotation: Any) -> list[str]:
+    """The allowed values of a Literal field (also inside Optional), else []."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return [str(a) for a in typing.get_args(annotation)]
+    for arg in typing.get_args(annotation):
+        found = _choices(arg)
+        if found:
+            return found
+    return []
+
+
+def _annotation_at(model: type[BaseModel], loc: tuple) -> Any:
+    current: Any = model
+    annotation = None
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        if current is None:
+            return None
+        f = _field_by_key(current, str(step))
+        if f is None:
+            return None
+        annotation = f.annotation
+        current = _model_of(annotation)
+    return annotation
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -187,7 +393,7 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
         current = _model_of(f.annotation) if f is not None else None
         if current is None:
             return []
-    return [(f.alias or name) for name, f in current.model_fields.items() if name != "location"]
+    return [(f.alias or name) for name, f in current.model_fields.items() if name not in _INTERNAL_FIELDS]
 
 
 def _field_by_key(model: type[BaseModel], key: str):
@@ -198,7 +404,6 @@ def _field_by_key(model: type[BaseModel], key: str):
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
-    import typing
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in typing.get_args(annotation):
