@@ -1,0 +1,86 @@
+-- strategy: grouped
+SELECT
+  __p0,
+  __p1,
+  SUM(__a0) FILTER(WHERE
+    COALESCE((
+      stage IN ('won', 'open')
+    ), FALSE)
+    AND NOT COALESCE((
+      is_closed
+    ), FALSE)) AS __m0,
+  SUM(__n) FILTER(WHERE
+    COALESCE((
+      stage IN ('won', 'open')
+    ), FALSE)
+    AND NOT COALESCE((
+      is_closed
+    ), FALSE)) AS __n0,
+  SUM(__a1) AS __m1,
+  SUM(__n) AS __n1,
+  SUM(__a0) FILTER(WHERE
+    COALESCE((
+      account LIKE 'acct-1%'
+    ), FALSE)) / NULLIF(SUM(__a2) FILTER(WHERE
+    COALESCE((
+      account LIKE 'acct-1%'
+    ), FALSE)), 0) AS __m2,
+  SUM(__n) FILTER(WHERE
+    COALESCE((
+      account LIKE 'acct-1%'
+    ), FALSE)) AS __n2,
+  SUM(__a0) FILTER(WHERE
+    COALESCE((
+      stage = 'won'
+    ), FALSE)) AS __m3,
+  SUM(__n) FILTER(WHERE
+    COALESCE((
+      stage = 'won'
+    ), FALSE)) AS __n3,
+  GROUPING(__p0) AS __g0,
+  GROUPING(__p1) AS __g1
+FROM (
+  SELECT
+    __p0,
+    __p1,
+    "account",
+    "is_closed",
+    "stage",
+    SUM(amount) AS __a0,
+    COUNT(*) AS __a1,
+    COUNT(amount) AS __a2,
+    COUNT(*) AS __n
+  FROM (
+    SELECT
+      *,
+      CASE
+        WHEN "created_at" >= CAST('2026-07-21' AS DATE)
+        THEN CAST('2026-08-01' AS DATE)
+        ELSE CAST(DATE_TRUNC('month', "created_at") AS DATE)
+      END AS __p0,
+      CASE
+        WHEN "closed_on" >= CAST('2026-07-21' AS DATE)
+        THEN CAST('2026-08-01' AS DATE)
+        ELSE CAST(DATE_TRUNC('month', "closed_on") AS DATE)
+      END AS __p1
+    FROM READ_PARQUET(
+      '<project>/data/deals.parquet'
+    )
+    WHERE
+      "created_at" IS NULL
+      OR "created_at" < CAST('2026-07-21' AS DATE)
+      OR "closed_on" IS NULL
+      OR "closed_on" < CAST('2026-07-21' AS DATE)
+  ) AS __rows
+  GROUP BY
+    __p0,
+    __p1,
+    "account",
+    "is_closed",
+    "stage"
+) AS __groups
+GROUP BY
+  GROUPING SETS (
+    (__p0),
+    (__p1)
+  )

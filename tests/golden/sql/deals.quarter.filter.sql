@@ -1,0 +1,65 @@
+-- strategy: filter
+SELECT
+  __p0,
+  __p1,
+  SUM(amount) FILTER(WHERE
+    COALESCE((
+      stage IN ('won', 'open')
+    ), FALSE)
+    AND NOT COALESCE((
+      is_closed
+    ), FALSE)) AS __m0,
+  COUNT(*) FILTER(WHERE
+    COALESCE((
+      stage IN ('won', 'open')
+    ), FALSE)
+    AND NOT COALESCE((
+      is_closed
+    ), FALSE)) AS __n0,
+  COUNT(*) AS __m1,
+  COUNT(*) AS __n1,
+  AVG(amount) FILTER(WHERE
+    COALESCE((
+      account LIKE 'acct-1%'
+    ), FALSE)) AS __m2,
+  COUNT(*) FILTER(WHERE
+    COALESCE((
+      account LIKE 'acct-1%'
+    ), FALSE)) AS __n2,
+  SUM(amount) FILTER(WHERE
+    COALESCE((
+      stage = 'won'
+    ), FALSE)) AS __m3,
+  COUNT(*) FILTER(WHERE
+    COALESCE((
+      stage = 'won'
+    ), FALSE)) AS __n3,
+  GROUPING(__p0) AS __g0,
+  GROUPING(__p1) AS __g1
+FROM (
+  SELECT
+    *,
+    CASE
+      WHEN "created_at" >= CAST('2026-07-21' AS DATE)
+      THEN CAST('2026-10-01' AS DATE)
+      ELSE CAST(DATE_TRUNC('quarter', "created_at" - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
+    END AS __p0,
+    CASE
+      WHEN "closed_on" >= CAST('2026-07-21' AS DATE)
+      THEN CAST('2026-10-01' AS DATE)
+      ELSE CAST(DATE_TRUNC('quarter', "closed_on" - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
+    END AS __p1
+  FROM READ_PARQUET(
+    '<project>/data/deals.parquet'
+  )
+  WHERE
+    "created_at" IS NULL
+    OR "created_at" < CAST('2026-07-21' AS DATE)
+    OR "closed_on" IS NULL
+    OR "closed_on" < CAST('2026-07-21' AS DATE)
+) AS __rows
+GROUP BY
+  GROUPING SETS (
+    (__p0),
+    (__p1)
+  )
