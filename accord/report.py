@@ -6,8 +6,8 @@ do about them. Renderers turn the `Report` into a page; `write_report` is the en
 """
 from __future__ import annotations
 
-import datetime as dt
 import calendar
+import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
