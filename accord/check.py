@@ -36,19 +36,34 @@ def governance(ctx: Context) -> Iterable[Finding]:
 
 
 def label_collisions(ctx: Context) -> Iterable[Finding]:
-    from accord.analyze.collisions import collisions
+    from accord.analyze.collisions import collisions, label_groups
+    if not label_groups(ctx.project):  # nothing shares a label: no need to open the data
+        return []
     return collisions(ctx.project, ctx.engine, ctx.today)
 
 
 def source_disagreements(ctx: Context) -> Iterable[Finding]:
+    from accord.analyze.collisions import label_groups
     from accord.analyze.disagreement import source_disagreements
+    if not label_groups(ctx.project):
+        return []
     return source_disagreements(ctx.project, ctx.engine, ctx.today)
+
+
+def definition_drift(ctx: Context) -> Iterable[Finding]:
+    rev = ctx.project.settings.baseline_rev
+    if not rev:
+        return []
+    from accord.analyze.drift import drift_findings
+    from accord.project.history import load_at_revision
+    return drift_findings(ctx.project, load_at_revision(ctx.project, rev), rev)
 
 
 DIAGNOSTICS: tuple[Diagnostic, ...] = (
     governance,
     label_collisions,
     source_disagreements,
+    definition_drift,
 )
 
 

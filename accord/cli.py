@@ -194,6 +194,50 @@ def reconcile(a: str = typer.Argument(..., help="Metric A (the bridge starts at 
 
 @app.command()
 @user_errors
+def diff(rev: str = typer.Argument(..., help="Git revision to compare the working tree with (commit, branch, tag)."),
+         project: Path = ProjectOpt,
+         format: str = typer.Option("text", "--format", help="text or json"),
+         as_of: Optional[str] = AsOfOpt):
+    """Every definition at REV against the working tree: added, removed, changed, with numeric impact."""
+    _choice(format, "--format", ("text", "json"))
+    as_of_d = _date(as_of, "--as-of")
+    from accord.analyze.drift import diff as run
+    from accord.project.history import load_at_revision
+    from accord.project.settings import resolve_today
+    proj = _load(project)
+    old = load_at_revision(proj, rev)
+    engine = _engine_factory(proj)()
+    try:
+        result = run(old, proj, rev, engine, resolve_today(as_of_d, proj.settings))
+    finally:
+        engine.close()
+    if format == "json":
+        return _emit_json(result.as_dict())
+    from accord.render.text import console, format_value
+    out = console()
+    if not (result.added or result.removed or result.changed):
+        out.print(f"no metric definitions changed since {rev}")
+    for name in result.added:
+        out.print(f"[green]added[/green]    {name}")
+    for name in result.removed:
+        out.print(f"[red]removed[/red]  {name}")
+    for c in result.changed:
+        tag = "changed" if c.semantic else "edited"
+        out.print(f"[yellow]{tag}[/yellow]  [bold]{c.metric}[/bold]" + ("" if c.semantic else
+                                                                         " [dim](same meaning)[/dim]"))
+        for words in c.changes:
+            out.print(f"           {words}")
+        unit = proj.metric(c.metric).unit
+        for i in c.impact:
+            change = "" if i["change"] is None else f" ({i['change']:+.1%})"
+            out.print(f"           [dim]{i['period']}:[/dim] {format_value(i['old'], unit)} → "
+                      f"{format_value(i['new'], unit)}{change}")
+        if c.impact_error:
+            out.print(f"           [dim]{c.impact_error}[/dim]")
+
+
+@app.command()
+@user_errors
 def check(project: Path = ProjectOpt,
           fail_on: str = typer.Option("error", "--fail-on", help="error, warning or info"),
           format: str = typer.Option("text", "--format", help="text, json or sarif"),
