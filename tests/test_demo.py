@@ -376,3 +376,44 @@ def test_readme_names_every_story(demo):
                    "customer_lifetime_value", "first_response_time", "logo_retention_rate", "demos_held",
                    "outbound_calls", "lead_velocity_points", "stuck_in_onboarding", "data/crm/activities.parquet"]:
         assert needle in text, needle
+
+
+def test_readme_numbers_match_the_data(demo, db):
+    """The README quotes rounded numbers; each is recomputed here, so the README cannot drift from the data."""
+    text = " ".join((demo / "README.md").read_text(encoding="utf-8").split())
+
+    def rounded(x: float, step: int) -> str:
+        return f"{int(round(x / step) * step):,}"
+
+    claims = [f"| about ${round(one(db, PIPELINES[who], *Q3) / 1e6)}M |" for who in ("marketing", "sales", "finance")]
+    mql = one(db, """select count(*) from ma_leads where score >= 60
+                     and not coalesce(lead_type in ('student', 'competitor'), false)
+                     and mql_at >= ?::timestamp and mql_at < ?::timestamp""", *Q3)
+    sal = one(db, "select count(*) from crm_leads where status = 'Accepted' "
+                  "and routed_at >= ?::timestamp and routed_at < ?::timestamp", *Q3)
+    claims.append(f"about {rounded(mql, 100)} against about {rounded(sal, 10)}")
+    leads = [one(db, "select count(*) from ma_leads where created_at >= ?::timestamp and created_at < ?::timestamp",
+                 *q) for q in (Q1, Q3)]
+    claims.append(f"(about {rounded(leads[0], 10)} to {rounded(leads[1], 10)})")
+    rate = [one(db, """select avg(case when status = 'Accepted' then 1.0 else 0.0 end) from crm_leads
+                       where routed_at >= ?::timestamp and routed_at < ?::timestamp""", *q) for q in (Q1, Q3)]
+    claims.append(f"(about {round(100 * rate[0])}% to {round(100 * rate[1])}%)")
+    features = [one(db, "select count(*) from releases where kind = 'feature' "
+                        "and shipped_on >= ?::date and shipped_on < ?::date", *q) for q in (Q1, Q2, Q3)]
+    claims.append(f"goes {features[0]}, {features[1]}, {features[2]} over 2026-Q1 to Q3")
+    tickets = [one(db, "select count(*) from cases where not coalesce(category = 'spam', false) "
+                       "and opened_at >= ?::timestamp and opened_at < ?::timestamp", *q) for q in (Q1, Q2, Q3)]
+    claims.append("goes from about " + " to ".join(rounded(t, 100) for t in tickets))
+    claims.append(f"LTV falls from about ${round(_ltv(db, Q3_2025) / 1e3)}k (2025-Q3) "
+                  f"to about ${round(_ltv(db, Q3) / 1e3)}k (2026-Q3)")
+    frt = [one(db, """select median(date_diff('minute', opened_at, first_response_at)) from cases
+                      where not coalesce(category = 'spam', false)
+                      and opened_at >= ?::timestamp and opened_at < ?::timestamp""", *q) for q in (Q3_2025, Q3)]
+    claims.append(f"falls from about {rounded(frt[0], 5)} minutes (2025-Q3) to about {rounded(frt[1], 5)} (2026-Q3)")
+    stuck = one(db, """select count(distinct b.customer_id) from blockers b join messages m
+                       on m.customer_id = b.customer_id and m.kind = 'onboarding_nudge'
+                       and m.sent_at >= b.blocked_at::timestamp
+                       and m.sent_at < coalesce(b.unblocked_at::timestamp, timestamp '2026-10-05')""")
+    claims.append(f"some {rounded(stuck, 50)} new customers in all got nudges while stuck")
+    for claim in claims:
+        assert claim in text, claim

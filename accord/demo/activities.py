@@ -50,8 +50,9 @@ def generate(rng: np.random.Generator, deals: Deals, opp_ids: np.ndarray, custom
 
     demo = np.flatnonzero(~np.isnat(deals.demo_at) & (deals.demo_at < AS_OF))
     parts.append(dict(account=deals.account_id[demo].astype(str), opp=opp_ids[demo].astype(str),
-                      type=np.full(len(demo), "Demo"), direction=np.full(len(demo), ""), rep=deals.owner[demo], at=deals.demo_at[demo],
-                      minutes=np.round(rng.normal(45, 8, len(demo))), subject=np.full(len(demo), "Demo: Northwind platform")))
+                      type=np.full(len(demo), "Demo"), direction=np.full(len(demo), ""), rep=deals.owner[demo],
+                      at=deals.demo_at[demo], minutes=np.round(rng.normal(45, 8, len(demo))),
+                      subject=np.full(len(demo), "Demo: Northwind platform")))
 
     meet = np.flatnonzero((deals.type != "New Business") & ~np.isnat(deals.qualified_at) & (deals.qualified_at < AS_OF))
     subject = np.where(deals.type[meet] == "Renewal", "Renewal check-in", "Expansion scoping")

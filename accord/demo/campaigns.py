@@ -73,14 +73,14 @@ def active(campaign: Campaign, days: np.ndarray) -> np.ndarray:
 
 
 def assign(rng: np.random.Generator, channels: np.ndarray, days: np.ndarray,
-           prefer: dict[str, tuple[str, ...]] | None = None) -> np.ndarray:
+           only: dict[str, tuple[str, ...]] | None = None) -> np.ndarray:
     """A campaign for each lead: one of its channel's campaigns running that day, else None."""
     out = np.full(len(channels), None, dtype=object)
     for channel in np.unique(channels):
         rows = np.flatnonzero(channels == channel)
         pool = [c for c in CAMPAIGNS if c.channel == channel]
-        if prefer and channel in prefer:
-            pool = [c for c in pool if c.id in prefer[channel]]
+        if only and channel in only:
+            pool = [c for c in pool if c.id in only[channel]]
         if not pool:
             continue
         on = np.stack([active(c, days[rows]) for c in pool], axis=1).astype(float)

@@ -14,8 +14,7 @@ import numpy as np
 from accord.demo.accounts import ARR_MEDIAN, AccountBook
 from accord.demo.deals import Deals
 from accord.demo.tables import Table
-from accord.demo.world import (AS_OF, NEVER, START, at_hours, day_of, ids, pick, plus_days, plus_hours,
-                               round_to, ts)
+from accord.demo.world import AS_OF, NEVER, START, at_hours, day_of, ids, pick, plus_hours, round_to, ts
 
 CHURN_PER_MONTH = 0.0095        # of active customers, chosen among that month's renewals
 DISCOUNTS_FROM = np.datetime64("2025-06-01", "D")
@@ -35,7 +34,7 @@ class Customers:
     churn_on: np.ndarray = field(default=None)
     expansions: list = field(default_factory=list)   # (customer index, date, arr, index of the upsell deal)
     renewals: dict = field(default_factory=dict)
-    _events: dict | None = None
+    _events: dict | None = field(default=None, repr=False)      # per customer, built on first use
 
     def __len__(self) -> int:
         return len(self.id)
@@ -64,9 +63,6 @@ class Customers:
 
     def index(self, account_id: str) -> int:
         return int(np.flatnonzero(self.id == account_id)[0])
-
-    def renewal_events(self) -> dict[str, np.ndarray]:
-        return self.renewals
 
     def arr_at(self, i: int, days: np.ndarray) -> np.ndarray:
         """A customer's ARR on each of `days` (sorted): expansions add, renewals reprice everything."""
@@ -138,8 +134,7 @@ def _churn(rng: np.random.Generator, c: Customers) -> None:
         chosen = rng.choice(eligible, size=min(k, len(eligible)), replace=False)
         churn[chosen] = True
         churn_on[cust[chosen]] = on[chosen]
-    alive = ~np.isnat(churn_on[cust]) & (on > churn_on[cust])
-    keep = ~alive
+    keep = ~(~np.isnat(churn_on[cust]) & (on > churn_on[cust]))      # no renewals after churning
     cust, on, churn = cust[keep], on[keep], churn[keep]
     factor = np.where(on < DISCOUNTS_FROM, 1.04, np.clip(rng.normal(0.84, 0.04, len(on)), 0.72, 0.95))
     c.churn_on = churn_on
@@ -164,7 +159,7 @@ def add_expansions(c: Customers, deals: Deals) -> None:
 
 # ---------------------------------------------------------------- billing's tables
 
-def subscriptions(rng: np.random.Generator, c: Customers, new_ids: np.ndarray, upsell_ids: np.ndarray) -> Table:
+def subscriptions(c: Customers, new_ids: np.ndarray, upsell_ids: np.ndarray) -> Table:
     """Subscriptions; `new_ids` and `upsell_ids` are the opportunity ids of the new-business and upsell deals."""
     n = len(c)
     exp_c = np.array([e[0] for e in c.expansions], dtype=np.int64)
@@ -243,7 +238,8 @@ def invoices(rng: np.random.Generator, c: Customers) -> tuple[Table, Table]:
 
     notices, inv, kind = [], [], []
     for days, name in ((15, "first_reminder"), (30, "second_reminder"), (45, "final_notice")):
-        at = plus_hours((dates + np.timedelta64(days, "D")).astype("datetime64[s]"), 8 + rng.uniform(0, 0.25, len(dates)))
+        day = (dates + np.timedelta64(days, "D")).astype("datetime64[s]")
+        at = plus_hours(day, 8 + rng.uniform(0, 0.25, len(dates)))
         due = (status != "void") & (at < AS_OF) & (np.isnat(paid_at) | (paid_at > at))
         notices.append(at[due])
         inv.append(np.flatnonzero(due))

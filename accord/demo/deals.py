@@ -138,7 +138,9 @@ def new_business(rng: np.random.Generator, book: AccountBook, leads: Leads) -> D
     return Deals.concat([deals, _kestrel()])
 
 
-def _progress(rng, created, segment, kind, source) -> Deals:
+def _progress(rng: np.random.Generator, created: np.ndarray, segment: np.ndarray, kind: np.ndarray,
+              source: np.ndarray) -> Deals:
+    """Each new deal's milestones: demo and qualification, proposal, negotiation, close or nurture."""
     n = len(created)
     median = np.array([ARR_MEDIAN[s] for s in segment])
     smaller = 1 - 0.15 * fraction_between(day_of(created), "2025-07-01", "2026-09-30")
@@ -228,7 +230,7 @@ def expansions(rng: np.random.Generator, customers, per_week: float = 10.0) -> D
 
 def renewals(rng: np.random.Generator, customers) -> Deals:
     """One renewal per contract anniversary, opened 90 days ahead; lost when the customer churns."""
-    r = customers.renewal_events()
+    r = customers.renewals
     due = r["on"].astype("datetime64[D]")
     created = at_hours(rng, to_workday(due - np.timedelta64(90, "D")))
     keep = (created >= START) & (created < AS_OF)       # the CRM holds deals opened since October 2024

@@ -18,7 +18,8 @@ from accord.demo.world import (AS_OF, DAYS, NEVER, SDRS, emails, fraction_betwee
 
 BASE_PER_DAY = 38.0
 PUSH_SHARE = 0.36            # extra leads from the paid-social push, as a share of the baseline, from 2026-07
-PUSH = ("2026-04-01", "2026-07-01")
+PUSH = ("2026-04-01", "2026-07-01")       # the push ramps up over 2026-Q2
+PUSH_CAMPAIGNS = ("CMP-0311", "CMP-0312")
 MQL_SCORE = 60
 CHANNELS = ["organic", "paid_search", "webinar", "event", "paid_social", "display", "partner"]
 CHANNEL_MIX = [0.30, 0.24, 0.14, 0.08, 0.10, 0.04, 0.10]
@@ -59,11 +60,10 @@ def generate(rng: np.random.Generator, book: AccountBook) -> Leads:
     created, day, push = created[order], day[order], push[order]
 
     channel = np.where(push, "paid_social", pick(rng, CHANNELS, n, p=CHANNEL_MIX)).astype(object)
-    campaign = campaigns.assign(rng, channel, day)
-    prefer = campaigns.assign(rng, channel, day, prefer={"paid_social": ("CMP-0311", "CMP-0312")})
-    campaign = np.where(push, prefer, campaign)
-    no_event = (channel == "event") & (campaign == None)  # noqa: E711 - elementwise
-    channel[no_event] = "organic"
+    campaign = np.full(n, None, dtype=object)
+    campaign[~push] = campaigns.assign(rng, channel[~push], day[~push])
+    campaign[push] = campaigns.assign(rng, channel[push], day[push], only={"paid_social": PUSH_CAMPAIGNS})
+    channel[(channel == "event") & np.equal(campaign, None)] = "organic"     # no event running that day
     campaign[channel == "partner"] = None
 
     lead_type = np.where(push, pick(rng, ["business", "student", "competitor"], n, p=[0.80, 0.16, 0.04]),

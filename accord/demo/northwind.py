@@ -46,7 +46,7 @@ def generate(seed: int = SEED) -> list[Table]:
         onboarding.events,
         onboarding.blockers,
         product.messages(rng, people, rel, onboarding),
-        customers.subscriptions(rng, people, new_ids, upsell_ids),
+        customers.subscriptions(people, new_ids, upsell_ids),
         invoices,
         dunning,
         customers.churn_events(rng, people),

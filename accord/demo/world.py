@@ -14,16 +14,10 @@ DAYS = np.arange(START, AS_OF)                 # every day with data
 FIRST_MONDAY = np.datetime64("2024-09-30", "D")
 WEEKS = np.arange(FIRST_MONDAY, AS_OF, np.timedelta64(7, "D"))
 NEVER = np.datetime64("NaT", "s")
-HOUR = np.timedelta64(3600, "s")
-DAY_S = np.timedelta64(86400, "s")
 
 DOMAIN = "northwind.example"
 
-# Team leads, and the people whose names the definitions and the data carry.
-PEOPLE = {
-    "ceo": "maya.chen", "cmo": "jo.alvarez", "cro": "ana.kowalski", "cfo": "priya.nair",
-    "cx": "sam.okafor", "cpo": "lena.fischer", "revops": "dev.patel",
-}
+# The people whose names the data carry (team leads are in teams.yml).
 SDRS = ["kai.morgan", "lucia.ortiz", "ben.hart", "amara.diallo", "finn.walsh", "noor.haddad",
         "owen.price", "rosa.lindqvist"]
 AES = ["ana.kowalski", "marcus.bell", "ines.duarte", "tom.reyes", "hana.sato", "leo.brandt",
