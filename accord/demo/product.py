@@ -40,6 +40,7 @@ class Releases:
 
 
 def releases(rng: np.random.Generator) -> Releases:
+    """Features per FEATURES, plus improvements and fixes, shipped Tuesday to Thursday."""
     day, kind = [], []
     for q, features in zip(QUARTERS, FEATURES):
         span = DAYS[(DAYS >= q.astype("datetime64[D]")) & (DAYS < (q + 3).astype("datetime64[D]"))]
@@ -156,10 +157,13 @@ def messages(rng: np.random.Generator, customers: Customers, rel: Releases, onb:
     """Nudges on a fixed schedule until go-live, release announcements, monthly in-app surveys."""
     cust, user, kind, channel, at, title = [], [], [], [], [], []
 
-    def add(c, u, k, ch, t, ti):
-        cust.append(c), user.append(u), kind.append(np.full(len(c), k))
-        channel.append(np.asarray(ch) if np.ndim(ch) else np.full(len(c), ch))
-        at.append(t), title.append(np.full(len(c), ti) if isinstance(ti, str) else ti)
+    def add(who: np.ndarray, users: np.ndarray, what: str, via, when: np.ndarray, text: str) -> None:
+        cust.append(who)
+        user.append(users)
+        kind.append(np.full(len(who), what))
+        channel.append(np.asarray(via) if np.ndim(via) else np.full(len(who), via))
+        at.append(when)
+        title.append(np.full(len(who), text))
 
     per_user = np.repeat(np.arange(len(onb.customer)), onb.users)
     k = np.concatenate([np.arange(1, u + 1) for u in onb.users])

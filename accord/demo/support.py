@@ -38,6 +38,7 @@ def _active_counts(customers: Customers, days: np.ndarray) -> np.ndarray:
 
 
 def cases(rng: np.random.Generator, customers: Customers, rel: Releases) -> Table:
+    """Cases in proportion to active customers, plus the ones each feature release brings."""
     weekend = weekday(DAYS) >= 5
     n_day = rng.poisson(0.0085 * _active_counts(customers, DAYS) * np.where(weekend, 0.35, 1.26))
     day = np.repeat(DAYS, n_day)
