@@ -235,3 +235,18 @@ def test_check_bridges_sources_that_share_a_label(tmp_path):
     assert f.evidence["gap_relative"] == pytest.approx((70 - 999) / 999)
     assert f.evidence["largest_step"]["kind"] == "only-in-a" and f.evidence["largest_step"]["delta"] == -999
     assert "1 opportunity exists only in crm" in f.title and "-93%" in f.title and f.severity == "error"
+
+
+def test_html_is_one_offline_file_with_the_waterfall(project, tmp_path):
+    out = tmp_path / "bridge.html"
+    r = subprocess.run([sys.executable, "-m", "accord.cli", "reconcile", "a", "b", "--period", "2026-Q2",
+                        "--project", str(project.root), "--format", "html", "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    html = out.read_text()
+    assert "<svg" in html and "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
+    assert "1 opportunity exists only in marketing automation" in html
+    assert "left out by sales" not in html or "marketing" in html
+    assert html.count("<tr>") == 2 + len(json.loads(subprocess.run(
+        [sys.executable, "-m", "accord.cli", "reconcile", "a", "b", "--period", "2026-Q2", "--project",
+         str(project.root), "--format", "json"], capture_output=True, text=True).stdout)["steps"]) + 1

@@ -40,3 +40,19 @@ def sentence(step: dict, a: dict, b: dict, entity: str | None, teams: dict[str, 
     if kind == "clause":
         return f"{n:,} {what} counted by {counted} {'is' if one else 'are'} left out by {owner}'s rule '{clause}'"
     return f"{n:,} {what} counted by {counted} fail{'s' if one else ''} several of {owner}'s rules"
+
+
+def short_label(step: dict, a: dict, b: dict, teams: dict[str, str]) -> str:
+    """A few words for a chart axis: 'only in crm', 'sales: qualified stages'."""
+    kind, side = step["kind"], step["side"]
+    if kind in ("only-in-a", "only-in-b"):
+        where = a if kind == "only-in-a" else b
+        return f"only in {(where.get('system') or where['source']).replace('_', ' ')}"
+    if kind == "value-differs":
+        return "different values"
+    team = teams.get((b if side == "b" else a)["metric"], side)
+    if kind == "no-key":
+        return f"{team}: no key"
+    if kind == "clause":
+        return f"{team}: {step['clause']}" if step["clause"] != "period" else f"{team}: another period"
+    return f"{team}: several rules"
