@@ -59,11 +59,36 @@ def definition_drift(ctx: Context) -> Iterable[Finding]:
     return drift_findings(ctx.project, load_at_revision(ctx.project, rev), rev)
 
 
+def contribution_tree(ctx: Context) -> Iterable[Finding]:
+    """unsupported-contribution, reversed-contribution, green-but-stalled, handoff-collision,
+    missing-balancing-metric."""
+    try:
+        from accord.analyze.tree import tree_findings
+    except ImportError:
+        return []
+    if not any(m.parents or m.target for m in ctx.project.metrics) and not ctx.project.handoffs:
+        return []
+    return tree_findings(ctx.project, ctx.engine, ctx.today)
+
+
+def touchpoint_rules(ctx: Context) -> Iterable[Finding]:
+    """touchpoint-overload, contact-during-open-case, contact-in-quiet-hours."""
+    if ctx.project.contact_policy is None:
+        return []
+    try:
+        from accord.analyze.touchpoints import touchpoint_findings
+    except ImportError:
+        return []
+    return touchpoint_findings(ctx.project, ctx.engine, ctx.today)
+
+
 DIAGNOSTICS: tuple[Diagnostic, ...] = (
     governance,
     label_collisions,
     source_disagreements,
     definition_drift,
+    contribution_tree,
+    touchpoint_rules,
 )
 
 

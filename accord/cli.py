@@ -278,6 +278,63 @@ def _repo_prefix(root: Path) -> str:
 
 @app.command()
 @user_errors
+def tree(project: Path = ProjectOpt,
+         format: str = typer.Option("text", "--format", help="text, json or html"),
+         out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
+         as_of: Optional[str] = AsOfOpt):
+    """The hierarchy company → function → role: values, targets, trends and whether each edge holds."""
+    _choice(format, "--format", ("text", "json", "html"))
+    as_of_d = _date(as_of, "--as-of")
+    from accord.analyze.tree import build_tree
+    from accord.project.settings import resolve_today
+    proj = _load(project)
+    engine = _engine_factory(proj)()
+    try:
+        result = build_tree(proj, engine, resolve_today(as_of_d, proj.settings))
+    finally:
+        engine.close()
+    if format == "json":
+        return _emit_json(result.as_dict())
+    if format == "html":
+        from accord.render.tree_html import write_tree_html
+        print(f"wrote {write_tree_html(result, out or proj.root / 'tree.html')}")
+        return
+    from accord.render.text import console
+    from accord.render.tree_text import tree_text
+    tree_text(console(), result)
+
+
+@app.command()
+@user_errors
+def touchpoints(project: Path = ProjectOpt,
+                customer: Optional[str] = typer.Option(None, "--customer", help="One customer's merged timeline."),
+                format: str = typer.Option("text", "--format", help="text, json or html"),
+                out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
+                as_of: Optional[str] = AsOfOpt):
+    """Every team's contact with each customer in one log, checked against the contact policy."""
+    _choice(format, "--format", ("text", "json", "html"))
+    as_of_d = _date(as_of, "--as-of")
+    from accord.analyze.touchpoints import touchpoints as run
+    from accord.project.settings import resolve_today
+    proj = _load(project)
+    engine = _engine_factory(proj)()
+    try:
+        result = run(proj, engine, resolve_today(as_of_d, proj.settings), customer=customer)
+    finally:
+        engine.close()
+    if format == "json":
+        return _emit_json(result.as_dict())
+    if format == "html":
+        from accord.render.touchpoints_html import write_touchpoints_html
+        print(f"wrote {write_touchpoints_html(result, out or proj.root / 'touchpoints.html')}")
+        return
+    from accord.render.text import console
+    from accord.render.touchpoints_text import touchpoints_text
+    touchpoints_text(console(), result)
+
+
+@app.command()
+@user_errors
 def init(directory: Path = typer.Argument(Path("."), help="Folder to create the project in."),
          name: Optional[str] = typer.Option(None, "--name", help="Project name (default: the folder name).")):
     """Scaffold accord.yml and a commented example definitions file for your own data."""
