@@ -387,6 +387,7 @@ def test_formulas_do_arithmetic_per_period_with_nulls_and_division_by_zero(make_
         {"name": "typical", "source": "deals", "measure": "avg(won)"},
         {"name": "typical_plus", "formula": "typical + 1"},
         {"name": "nested", "formula": "lost / win_rate"},
+        {"name": "negated", "formula": "-won + 2.5 * (total - -1)"},
     ])
     result = run(project)
     won, total = reference(RATIOS, "sum(won)"), reference(RATIOS, "sum(total)")
@@ -398,6 +399,7 @@ def test_formulas_do_arithmetic_per_period_with_nulls_and_division_by_zero(make_
     rate = combine(won, total, lambda a, b: None if not b else a / b)
     lost = combine(total, won, lambda a, b: a - b)
     same(got(result, "nested"), combine(lost, rate, lambda a, b: None if a is None or not b else a / b))
+    same(got(result, "negated"), combine(won, total, lambda a, b: -a + 2.5 * (b + 1)))
     values = {r.period: r.value for r in result.series("typical_plus")}
     assert values["2026-04"] is None   # avg of an empty period is null, and null propagates
 
@@ -448,15 +450,16 @@ ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "America/Los_
 
 
 TIME_KINDS = {"timestamptz": pa.timestamp("us", tz="UTC"), "timestamp": pa.timestamp("us"), "date": pa.date32(),
-              "iso_text": pa.string(), "iso_text_offset": pa.string()}
+              "iso_text": pa.string(), "iso_text_offset": pa.string(), "timestamp_ns": pa.timestamp("ns"),
+              "timestamp_s": pa.timestamp("s"), "timestamptz_ms": pa.timestamp("ms", tz="Asia/Kolkata")}
 
 
 def as_kind(instant: dt.datetime | None, kind: str, i: int):
     if instant is None:
         return None
-    if kind == "timestamptz":
+    if kind.startswith("timestamptz"):
         return instant
-    if kind == "timestamp":
+    if kind.startswith("timestamp"):
         return instant.replace(tzinfo=None)
     if kind == "date":
         return instant.date()
@@ -575,6 +578,48 @@ def test_as_of_ignores_later_rows_and_marks_only_ended_periods_complete(make_pro
         series = result.series("orders")
         assert series[-1].start <= today and not series[-1].complete
         assert all(r.complete for r in series[:-1])
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Auckland", "America/Los_Angeles"])
+def test_the_last_instant_of_today_counts_and_midnight_after_does_not(make_project, zone):
+    tz = ZoneInfo(zone)
+    local = [dt.datetime(2026, 7, 20, 23, 59, 59, 999999), dt.datetime(2026, 7, 21), dt.datetime(2026, 7, 20)]
+    columns = {"aware": pa.timestamp("us", tz="UTC"), "naive": pa.timestamp("us"), "text": pa.string(),
+               "amount": pa.float64()}
+    rows = [(t.replace(tzinfo=tz).astimezone(UTC), t, t.isoformat(), float(10 ** i)) for i, t in enumerate(local)]
+    project = make_project([source("events", "data/events.parquet", "aware"),
+                            source("events_text", "data/events.parquet", "text")], [
+        {"name": "aware", "source": "events", "measure": "sum(amount)"},
+        {"name": "naive", "source": "events", "measure": "sum(amount)", "time": "naive"},
+        {"name": "text", "source": "events_text", "measure": "sum(amount)"},
+    ], {"data/events.parquet": table(columns, rows)}, settings={"timezone": zone})
+    for grain in ("day", "month"):
+        result = run(project, grain=grain)
+        for name in ("aware", "naive", "text"):
+            assert [(r.start, r.value, r.complete) for r in result.series(name)] == [(D(2026, 7, 1) if grain ==
+                                                                                      "month" else TODAY, 101, False)]
+
+
+def test_settings_as_of_is_today_when_none_is_given(make_project):
+    project = make_project([source()], [{"name": "orders", "source": "orders", "measure": "count(*)"}],
+                           orders_data(), settings={"as_of": "2026-02-14"})
+    engine = open_engine("duckdb", None, "UTC")
+    result = compute(project, engine, grain="month")
+    engine.close()
+    assert result.today == D(2026, 2, 14)
+    same(got(result, "orders"), reference(ORDERS, "count(*)", today=D(2026, 2, 14)))
+    assert [r.value for r in result.rows] == [3, 2]   # rows 4 and 5 by Feb 14; 6 and 7 come later
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])   # UTC+14 and UTC-11
+def test_without_as_of_today_is_the_clock_in_the_project_zone(make_project, zone):
+    project = make_project([source()], [{"name": "orders", "source": "orders", "measure": "count(*)"}],
+                           orders_data(), settings={"timezone": zone})
+    before = dt.datetime.now(ZoneInfo(zone)).date()
+    engine = open_engine("duckdb", None, "UTC")
+    result = compute(project, engine)
+    engine.close()
+    assert result.today in {before, dt.datetime.now(ZoneInfo(zone)).date()}
 
 
 def test_as_of_before_any_data_gives_no_rows(make_project):
@@ -760,6 +805,15 @@ def test_a_text_time_that_does_not_parse_names_source_column_and_example(make_pr
     assert text.startswith("definitions.yml:")
 
 
+def test_a_time_column_that_holds_no_dates_is_a_user_error(make_project):
+    project = make_project([source(time="id")], [{"name": "n", "source": "orders", "measure": "count(*)"}],
+                           orders_data())
+    with pytest.raises(UserError) as err:
+        run(project)
+    text = str(err.value)
+    assert "'id'" in text and "'orders'" in text and "BIGINT" in text and "not a date" in text
+
+
 @pytest.mark.parametrize("field, value, column, suggestion", [
     ("measure", "sum(amuont)", "amuont", "amount"),
     ("include", [{"name": "stage", "sql": "stgae = 'won'"}], "stgae", "stage"),
@@ -926,55 +980,62 @@ PROPERTY_CLAUSES = {
 }
 PROPERTY_MEASURES = ("sum(x)", "count(*)", "count(x)", "count(distinct cat)", "avg(x)", "min(n)", "max(x)",
                      "median(x)")
-PROPERTY_COLUMNS = {"t": pa.timestamp("us"), "x": pa.int64(), "n": pa.int64(), "cat": pa.string(),
-                    "flag": pa.bool_()}
-
+PROPERTY_COLUMNS = {"t": pa.timestamp("us"), "u": pa.date32(), "x": pa.int64(), "n": pa.int64(),
+                    "cat": pa.string(), "flag": pa.bool_()}
+times_strategy = st.one_of(st.none(), st.datetimes(min_value=dt.datetime(2025, 12, 20),
+                                                  max_value=dt.datetime(2026, 4, 20)))
 rows_strategy = st.lists(st.tuples(
-    st.one_of(st.none(), st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2026, 4, 20))),
+    times_strategy,
+    times_strategy.map(lambda t: t and t.date()),
     st.one_of(st.none(), st.integers(-5, 9)),
     st.one_of(st.none(), st.integers(0, 4)),
     st.one_of(st.none(), st.sampled_from(["a", "b", "c"])),
     st.one_of(st.none(), st.booleans()),
 ), min_size=0, max_size=25)
-metric_strategy = st.tuples(st.sampled_from(sorted(PROPERTY_MEASURES)),
+metric_strategy = st.tuples(st.sampled_from(PROPERTY_MEASURES),
                             st.lists(st.sampled_from(sorted(PROPERTY_CLAUSES)), max_size=2, unique=True),
-                            st.lists(st.sampled_from(sorted(PROPERTY_CLAUSES)), max_size=2, unique=True))
+                            st.lists(st.sampled_from(sorted(PROPERTY_CLAUSES)), max_size=2, unique=True),
+                            st.sampled_from(["t", "t", "u"]))
+STRATEGIES = {
+    "measured": None,
+    "filter": lambda scans, distinct: ("filter", ()),
+    "grouped on every clause column": lambda scans, distinct: ("grouped", tuple(sorted(distinct))),
+    "grouped on clause booleans": lambda scans, distinct: ("grouped", ()),
+}
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=rows_strategy, metrics=st.lists(metric_strategy, min_size=1, max_size=4),
-       grain=st.sampled_from(["day", "week", "month"]), strategy=st.sampled_from(["auto", "filter", "grouped"]))
+       grain=st.sampled_from(["day", "week", "month"]), strategy=st.sampled_from(sorted(STRATEGIES)))
 def test_random_tables_and_clauses_match_a_brute_force_loop(rows, metrics, grain, strategy):
+    """Random NULLs, clauses, time columns and plan strategies: the same values as a loop over the rows."""
     today = D(2026, 4, 10)
     defs = []
-    for i, (measure, inc, exc) in enumerate(metrics):
-        m = {"name": f"m{i}", "source": "s", "measure": measure}
+    for i, (measure, inc, exc, time) in enumerate(metrics):
+        m = {"name": f"m{i}", "source": "s", "measure": measure, "time": time}
         if inc:
             m["include"] = clauses(*inc)
         if exc:
             m["exclude"] = clauses(*exc)
         defs.append(m)
-    original = run_module.choose
-    if strategy != "auto":
-        if strategy == "grouped" and not all(m[0] in ("sum(x)", "count(*)", "count(x)", "avg(x)", "min(n)",
-                                                      "max(x)") for m in metrics):
-            strategy = "filter"
-        run_module.choose = lambda scans, distinct: (strategy, tuple(sorted(distinct)) if strategy == "grouped"
-                                                     else ())
+    measured = run_module.choose
+    if STRATEGIES[strategy]:   # grouped only where the measures allow it (not median, not count distinct)
+        run_module.choose = lambda scans, distinct: (
+            measured(scans, distinct) if measured(scans, distinct)[0] == "filter" else STRATEGIES[strategy](
+                scans, distinct))
     try:
         with tempfile.TemporaryDirectory() as tmp:
             project = write_project(Path(tmp), [source("s", "data/s.parquet")], defs,
                                     {"data/s.parquet": table(PROPERTY_COLUMNS, rows)})
             result = run(project, grain=grain, today=today)
     finally:
-        run_module.choose = original
+        run_module.choose = measured
     data = dicts(PROPERTY_COLUMNS, rows)
-    for i, (measure, inc, exc) in enumerate(metrics):
+    for i, (measure, inc, exc, time) in enumerate(metrics):
         includes = [PROPERTY_CLAUSES[c] for c in inc]
         excludes = [PROPERTY_CLAUSES[c] for c in exc]
-        expected = reference(data, measure, grain=grain, today=today, includes=includes,
-                             excludes=excludes)
+        expected = reference(data, measure, time, grain=grain, today=today, includes=includes, excludes=excludes)
         same(got(result, f"m{i}"), expected)
-        n = null_times(data, includes=includes, excludes=excludes)
+        n = null_times(data, time, includes=includes, excludes=excludes)
         assert result.dropped.get(f"m{i}") == ({"null_time": n} if n else None)
     assert not any(math.isnan(r.value) for r in result.rows if r.value is not None)

@@ -5,6 +5,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlglot import exp
 
@@ -205,8 +206,11 @@ def _unparsed_time(engine: Engine, project: Project, source: Source, schema: Sch
 def compute(project: Project, engine: Engine, names: list[str] | None = None, grain: str = "month",
             today: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None,
             progress=None) -> ComputeResult:
-    """Every requested metric for every period from its first with data to the current one."""
-    today = today or dt.date.today()
+    """Every requested metric for every period from its first with data to the current one.
+
+    Today is `today`, else `settings.as_of`, else the clock in `settings.timezone`.
+    """
+    today = today or project.settings.as_of or dt.datetime.now(ZoneInfo(project.settings.timezone)).date()
     calendar = Calendar(grain, project.settings.fiscal_year_start)
     wanted = resolve_metrics(project, names)
     needed = _closure(project, wanted)
