@@ -150,6 +150,7 @@ class FindingView:
     notes: tuple[str, ...]                          # the proof in sentences
     fix: str | None
     location: str | None
+    see: tuple[str, str] | None = None              # (key, title) of the section that lays out its detail
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ class Section:
     title: str
     lead: str
     items: tuple
+    covers: tuple[str, ...] = ()    # finding codes whose detail this section lays out
 
 
 # Shapes for the sections later analyses fill; each template documents what it reads.
@@ -206,6 +208,7 @@ class CollisionView:
     bridge_from: str | None = None  # metric names
     bridge_to: str | None = None
     bridge: tuple[BridgeStep, ...] = ()
+    bridge_ends: tuple[float, float] | None = None   # the two values the bridge runs between
     differences: tuple[str, ...] = ()   # how the definitions differ, in words
     decided: bool = False
 
@@ -401,7 +404,7 @@ def _where(location) -> str | None:
     return f"{location.file}:{location.line}" if location.line else location.file
 
 
-def _finding_view(project: Project, f: Finding, index: int) -> FindingView:
+def _finding_view(project: Project, f: Finding, index: int, see: Section | None = None) -> FindingView:
     subjects = []
     for name in f.metrics:
         if project.has_metric(name):
@@ -410,8 +413,11 @@ def _finding_view(project: Project, f: Finding, index: int) -> FindingView:
         else:
             subjects.append((name, name, None))
     facts, notes = evidence_facts(f.evidence)
+    if see is not None:  # the section shows the detail; keep the headline numbers here
+        facts = {k: v for k, v in facts.items() if not isinstance(v, (dict, list))}
+        notes = ()
     return FindingView(f, f"finding-{index}", tuple(subjects), facts, notes, f.evidence.get("fix"),
-                       _where(f.location))
+                       _where(f.location), (see.key, see.title) if see else None)
 
 
 def evidence_facts(evidence: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -424,7 +430,9 @@ def evidence_facts(evidence: dict[str, Any]) -> tuple[dict[str, Any], tuple[str,
     for key, value in evidence.items():
         if key == "fix" or value is None or value == "" or value == [] or value == {}:
             continue
-        if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 120):
+        if isinstance(value, str) and " " in value and len(value) > 60:
+            notes.append(value)
+        elif isinstance(value, (bool, int, float, str)):
             facts[key] = value
         elif isinstance(value, (list, tuple)) and all(isinstance(v, (int, float, str)) for v in value):
             if any(isinstance(v, str) and " " in v for v in value):
@@ -522,18 +530,19 @@ def _build(ctx: ReportContext, sections: tuple[SectionBuilder, ...]) -> Report:
             open_counts[name] = open_counts.get(name, 0) + 1
     ctx.metrics = {m.name: _metric_view(project, m, rows[m.name], open_counts) for m in project.metrics}
 
-    views = [_finding_view(project, f, i) for i, f in enumerate(check.open + check.accepted, start=1)]
-    grouped: dict[str, list[FindingView]] = {}
-    for v in views[:len(check.open)]:
-        grouped.setdefault(action_for(v.finding.code).key, []).append(v)
-    actions = tuple(ActionGroup(a, tuple(grouped[a.key])) for a in ACTIONS + (OTHER,) if a.key in grouped)
-    accepted = ActionGroup(ACCEPTED, tuple(views[len(check.open):])) if check.accepted else None
-
     built = {}
     for builder in sections:
         section = builder(ctx)
         if section is not None and section.items:
             built[section.key] = section
+    covered = {code: section for section in built.values() for code in section.covers}
+    views = [_finding_view(project, f, i, covered.get(f.code))
+             for i, f in enumerate(check.open + check.accepted, start=1)]
+    grouped: dict[str, list[FindingView]] = {}
+    for v in views[:len(check.open)]:
+        grouped.setdefault(action_for(v.finding.code).key, []).append(v)
+    actions = tuple(ActionGroup(a, tuple(grouped[a.key])) for a in ACTIONS + (OTHER,) if a.key in grouped)
+    accepted = ActionGroup(ACCEPTED, tuple(views[len(check.open):])) if check.accepted else None
     teams = {t.name for t in project.teams} | {m.team for m in project.metrics}
     report = Report(project=project.name, today=ctx.today, summary="", counts=check.counts(), teams=len(teams),
                     metrics=tuple(ctx.metrics.values()), levels=_levels(project, ctx.metrics), actions=actions,
@@ -544,8 +553,10 @@ def _build(ctx: ReportContext, sections: tuple[SectionBuilder, ...]) -> Report:
 # ---------------------------------------------------------------- sections
 
 def collisions_section(ctx: ReportContext) -> Section | None:
-    """Each word that means several numbers, side by side, from the label-collision findings."""
+    """Each word that means several numbers, side by side, from the label-collision findings, with the
+    widest source-disagreement bridge between them when there is one."""
     project = ctx.project
+    bridges = [f for f in ctx.check.findings if f.code == "source-disagreement" and f.evidence.get("steps")]
     items = []
     for f in ctx.check.findings:
         if f.code != "label-collision":
@@ -560,14 +571,35 @@ def collisions_section(ctx: ReportContext) -> Section | None:
                 owner=d.get("owner"), value=d.get("value"), unit=d.get("unit"), role=roles.get(d["metric"]),
                 description=m.description if m else None, decision=d.get("decision"),
                 confidence=d.get("confidence")))
-        items.append(CollisionView(label=e.get("label", ""), period=e.get("period", ""), variants=tuple(variants),
-                                   spread=e.get("spread"), severity=f.severity,
-                                   differences=tuple(e.get("differences", ())), decided=f.severity == "info"))
+        view = CollisionView(label=e.get("label", ""), period=e.get("period", ""), variants=tuple(variants),
+                             spread=e.get("spread"), severity=f.severity,
+                             differences=tuple(e.get("differences", ())), decided=f.severity == "info")
+        names = {v.metric for v in variants}
+        fitting = [b for b in bridges if set(b.metrics) <= names and b.evidence.get("period") == view.period]
+        if fitting:
+            view = _with_bridge(project, view, max(fitting, key=lambda b: abs(b.evidence.get("gap") or 0)))
+        items.append(view)
     if not items:
         return None
     return Section("collisions", "One word, several numbers",
                    "The same word stands for different definitions in different teams. Here they are side by "
-                   "side for the last complete period, with what makes them differ.", tuple(items))
+                   "side for the last complete period, with what makes them differ.", tuple(items),
+                   covers=("label-collision", "source-disagreement"))
+
+
+def _with_bridge(project: Project, view: CollisionView, finding: Finding) -> CollisionView:
+    """The collision with the steps of a source-disagreement bridge, each in meeting words."""
+    from accord.analyze.bridge_words import sentence
+    e = finding.evidence
+    a, b = e["a"], e["b"]
+    entity = project.source(a["source"]).entity if a.get("source") and a["source"] in {
+        s.name for s in project.sources} else None
+    teams = {v.metric: v.team for v in view.variants}
+    steps = tuple(BridgeStep(sentence(step, a, b, entity, teams), float(step["delta"]), step.get("records"))
+                  for step in e["steps"])
+    ends = (a.get("value"), b.get("value"))
+    return replace(view, bridge_from=a["metric"], bridge_to=b["metric"], bridge=steps,
+                   bridge_ends=ends if None not in ends else None)
 
 
 def _decided_roles(project: Project, label: str | None) -> dict[str, str]:

@@ -379,3 +379,27 @@ def test_numbers_that_cannot_be_computed_leave_a_readable_page(tmp_path):
     text = visible_text(write_report(project, TODAY, result, tmp_path / "r.html").read_text(encoding="utf-8"))
     assert "could not be computed" in text and "amount_eur" in text
     assert "Revenue" in text and "cfo@shop.example" in text
+
+
+def test_a_source_disagreement_bridges_its_collision(shop):
+    from accord.check import CheckResult
+    from accord.findings import Finding
+    project, result, _, _ = shop
+    collision = next(f for f in result.findings if f.code == "label-collision")
+    values = {d["metric"]: d["value"] for d in collision.evidence["definitions"]}
+    a, b = "orders_placed", "web_orders"
+    left_out = values[b] - values[a]
+    steps = [{"kind": "clause", "side": "b", "clause": "web", "delta": left_out, "records": int(-left_out),
+              "examples": []}]
+    bridge = Finding("source-disagreement", "error", "shop and shop disagree on 'Orders'", metrics=(a, b),
+                     teams=("marketing", "sales"), owner="cmo@shop.example",
+                     evidence={"period": collision.evidence["period"], "gap": left_out,
+                               "a": {"metric": a, "value": values[a], "source": "orders", "system": "shop"},
+                               "b": {"metric": b, "value": values[b], "source": "orders", "system": "shop"},
+                               "steps": steps})
+    html = render_report(build_report(project, TODAY, CheckResult(result.findings + [bridge])))
+    part = visible_text(html[html.index('id="collisions"'):html.index('id="defined"')])
+    assert f"{int(-left_out):,} orders counted by orders_placed are left out by marketing's rule 'web'" in part
+    assert format_value(left_out, "count") in part
+    card = re.search(r'<li class="finding sev-error"[^>]*>.*?shop and shop disagree.*?</li>', html, re.S).group(0)
+    assert 'href="#collisions"' in card

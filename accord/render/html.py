@@ -117,38 +117,63 @@ def trend_chart(m, width: float = 120, height: float = 28, fill: bool = False) -
     return _svg(fig, width, height, f"trend-{m.name}-{width}", words, "chart trend")
 
 
-def bridge_chart(c, width: float = 640) -> Markup:
-    """A horizontal waterfall from one number to the other: start total, each step, end total."""
-    rows: list[tuple[str, float, float, str]] = []   # label, left, length, colour
+BRIDGE_STEPS = 8
+
+
+def bridge_steps(c, limit: int = BRIDGE_STEPS) -> list[tuple[str, float, int | None]]:
+    """The steps a page shows: the largest `limit`, the rest summed into one line."""
+    steps = [(s.what, s.delta, s.rows) for s in c.bridge]
+    if len(steps) <= limit:
+        return steps
+    steps.sort(key=lambda s: -abs(s[1]))
+    rest = steps[limit - 1:]
+    rows = [s[2] for s in rest]
+    return steps[:limit - 1] + [(f"{len(rest)} smaller differences", sum(s[1] for s in rest),
+                                 None if None in rows else sum(rows))]
+
+
+def bridge_ends(c) -> tuple:
+    """(start variant, start value, end variant, end value) of a collision's bridge."""
     start = next((v for v in c.variants if v.metric == c.bridge_from), None)
     end = next((v for v in c.variants if v.metric == c.bridge_to), None)
+    first, last = c.bridge_ends or (start.value if start else None, end.value if end else None)
+    return start, first, end, last
+
+
+def bridge_chart(c, width: float = 440) -> Markup:
+    """A horizontal waterfall from one number to the other: start total, numbered steps, end total.
+
+    The steps are numbered on the chart and told in words beside it (see collisions.html.j2)."""
+    start, first, end, last = bridge_ends(c)
     unit = (start or end).unit if (start or end) else None
-    running = start.value if start and start.value is not None else 0.0
-    rows.append((f"{start.label} ({start.team})" if start else "from", 0.0, running, COLOURS["line"]))
-    for step in c.bridge:
-        left = running if step.delta >= 0 else running + step.delta
-        rows.append((step.what, left, abs(step.delta), COLOURS["accent"] if step.delta >= 0 else COLOURS["missed"]))
-        running += step.delta
-    total = end.value if end and end.value is not None else running
-    rows.append((f"{end.label} ({end.team})" if end else "to", 0.0, total, COLOURS["line"]))
-    height = 26 * len(rows) + 16
+    steps = bridge_steps(c)
+    rows: list[tuple[str, float, float, str, float]] = []   # label, left, length, colour, value shown
+    running = first if first is not None else 0.0
+    rows.append((f"{start.team}" if start else "from", 0.0, running, COLOURS["line"], running))
+    for i, (_, delta, _) in enumerate(steps, start=1):
+        left = running if delta >= 0 else running + delta
+        rows.append((str(i), left, abs(delta), COLOURS["accent"] if delta >= 0 else COLOURS["missed"], delta))
+        running += delta
+    total = last if last is not None else running
+    rows.append((f"{end.team}" if end else "to", 0.0, total, COLOURS["line"], total))
+    height = 24 * len(rows) + 12
     fig = _figure(width, height)
-    ax = fig.add_axes((0.36, 8 / height, 0.5, 1 - 16 / height))
+    ax = fig.add_axes((0.2, 6 / height, 0.56, 1 - 12 / height))
     ys = list(range(len(rows)))[::-1]
     ax.barh(ys, [r[2] for r in rows], left=[r[1] for r in rows], color=[r[3] for r in rows], height=0.62)
-    ax.set_yticks(ys, [r[0] if len(r[0]) <= 48 else r[0][:47] + "…" for r in rows])
-    ax.tick_params(axis="y", length=0, labelsize=9, labelcolor=COLOURS["line"])
+    ax.set_yticks(ys, [r[0] for r in rows])
+    ax.tick_params(axis="y", length=0, labelsize=9.5, labelcolor=COLOURS["line"])
     ax.set_xticks([])
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)
     hi = max(r[1] + r[2] for r in rows) or 1.0
     ax.set_xlim(0, hi * 1.02)
-    for y, (label, left, length, _), i in zip(ys, rows, range(len(rows))):
-        delta = length if i in (0, len(rows) - 1) else c.bridge[i - 1].delta
-        text = format_value(delta, unit)
-        if 0 < i < len(rows) - 1 and delta >= 0:
+    for y, row, i in zip(ys, rows, range(len(rows))):
+        text = format_value(row[4], unit)
+        if 0 < i < len(rows) - 1 and row[4] >= 0:
             text = "+" + text
-        ax.text(hi * 1.04, y, text, va="center", ha="left", fontsize=9, color=COLOURS["line"])
+        ax.text(hi * 1.04, y, text, va="center", ha="left", fontsize=9.5, color=COLOURS["line"],
+                fontweight="bold" if i in (0, len(rows) - 1) else "normal")
     for artist in ax.get_children():
         artist.set_clip_on(False)
     return _svg(fig, width, height, f"bridge-{c.label}-{c.period}",
@@ -263,7 +288,7 @@ def words(key: str) -> str:
     return key.replace("_", " ")
 
 
-PERCENT_KEYS = ("spread", "share", "rate", "gain", "loss", "limit")
+PERCENT_KEYS = ("spread", "share", "rate", "gain", "loss", "limit", "relative")
 
 
 def evidence_text(value: Any, key: str = "") -> str:
@@ -299,7 +324,8 @@ def environment() -> Environment:
                        evidence=evidence_text, long_date=long_date, email=email_breaks,
                        variants=variants_chart, trend=trend_chart, bridge=bridge_chart,
                        plural=lambda n, one, many=None: f"{n:,} {one if n == 1 else many or one + 's'}")
-    env.globals.update(STATUS_WORDS=STATUS_WORDS, contacts_chart=contacts_chart)
+    env.globals.update(STATUS_WORDS=STATUS_WORDS, contacts_chart=contacts_chart, bridge_steps=bridge_steps,
+                       bridge_ends=bridge_ends)
     return env
 
 
