@@ -12,7 +12,8 @@ from accord.project.model import Accept, Project
 
 @dataclass
 class Context:
-    """What a diagnostic may use: the project, the date, and an engine opened on first use."""
+    """What a diagnostic may use: the project, the date, and an engine opened on first use
+    (the factory given, else the engine accord.yml names)."""
 
     project: Project
     today: dt.date
@@ -23,8 +24,10 @@ class Context:
     def engine(self):
         if self._engine is None:
             if self.engine_factory is None:
-                raise RuntimeError("this diagnostic needs data, but no engine was given")
-            self._engine = self.engine_factory()
+                from accord.compute.connect import project_engine
+                self._engine = project_engine(self.project)
+            else:
+                self._engine = self.engine_factory()
         return self._engine
 
 

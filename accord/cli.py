@@ -58,10 +58,8 @@ def _load(project: Path):
 
 
 def _engine_factory(project):
-    from accord.engine import open_engine
-    path = project.config.engine.path
-    return functools.partial(open_engine, project.config.engine.type,
-                             str(project.root / path) if path else None, project.settings.timezone)
+    from accord.compute.connect import project_engine
+    return functools.partial(project_engine, project)
 
 
 def _progress():

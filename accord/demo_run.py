@@ -7,7 +7,6 @@ from pathlib import Path
 def run_demo(directory: Path) -> None:
     from accord.check import run_check
     from accord.demo import write_demo
-    from accord.engine import open_engine
     from accord.project.loader import load_project
     from accord.project.settings import resolve_today
     from accord.render.text import console
@@ -17,8 +16,7 @@ def run_demo(directory: Path) -> None:
         write_demo(directory)
         project = load_project(directory)
         today = resolve_today(None, project.settings)
-        factory = lambda: open_engine("duckdb", None, project.settings.timezone)  # noqa: E731
-        result = run_check(project, today, factory)
+        result = run_check(project, today)
     out.print(f"[bold]{project.name}[/bold] written to {directory}: {len(project.metrics)} metrics, "
               f"{len(project.sources)} sources, {len(project.teams)} teams, as of {today.isoformat()}")
     counts = result.counts()

@@ -31,10 +31,18 @@ class Located(Model):
     location: Location = Field(default=Location("", 0), exclude=True, repr=False)
     positions: dict[str, tuple[int, int]] = Field(default_factory=dict, exclude=True, repr=False)
 
+    def __hash__(self) -> int:  # `positions` is a dict; where and what a definition is identifies it
+        return hash((type(self).__name__, self.location, getattr(self, "name", None)))
+
     def at(self, key: str) -> Location:
         """The location of a value inside this definition (`measure`, `include.0.sql`), else the item's."""
         pos = self.positions.get(key)
         return Location(self.location.file, pos[0]) if pos else self.location
+
+
+def _and(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _duration(v: str | None) -> str | None:
@@ -61,8 +69,9 @@ class Source(Located):
     def _one_origin(self):
         given = [k for k in ("path", "table", "sql") if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("give exactly one of path (a csv, parquet or json file), table (in the engine) "
-                             f"or sql (one SELECT over other sources); found {', '.join(given) or 'none'}")
+            has, todo = (f"it has {_and(given)}", "keep one") if given else ("it has none", "give one")
+            raise ValueError(f"needs exactly one of path, table or sql; {has}. {todo}: path (a csv, parquet "
+                             "or json file), table (a table in the engine) or sql (one SELECT over other sources)")
         return self
 
     @property
@@ -124,16 +133,21 @@ class Metric(Located):
     def _one_kind(self):
         kinds = [k for k, on in (("measure", self.measure is not None), ("ratio", self.ratio is not None),
                                  ("formula", self.formula is not None)) if on]
-        if len(kinds) != 1:
-            raise ValueError("define exactly one of measure (with source), ratio or formula; "
-                             f"found {', '.join(kinds) or 'none'}")
+        if not kinds:
+            raise ValueError("has none of measure, ratio and formula. give one: a measure (with source), "
+                             "a ratio or a formula")
+        if len(kinds) > 1:
+            raise ValueError(f"has {_and(kinds)}. keep one of them: a metric is a measure (with source), "
+                             "a ratio or a formula")
         if self.measure is not None and not self.source:
-            raise ValueError("a metric with a measure needs `source:`, the source it aggregates")
+            raise ValueError("has a measure but no source. add source: with the source it aggregates")
         if self.measure is None:
             stray = [k for k in ("source", "time", "include", "exclude") if getattr(self, k) is not None]
             if stray:
-                raise ValueError(f"{', '.join(stray)} only apply to a metric with a measure; "
-                                 f"a {kinds[0]} metric takes them from the metrics it reads")
+                one = len(stray) == 1
+                raise ValueError(f"is a {kinds[0]} metric, so {_and(stray)} {'does' if one else 'do'} not apply. "
+                                 f"remove {'it' if one else 'them'}: a {kinds[0]} metric reads its data through "
+                                 "the metrics it names")
         return self
 
     @property
@@ -247,12 +261,14 @@ class Rule(Located):
         kinds = [k for k, on in (("cap", self.max_touches is not None), ("block", self.block_teams is not None),
                                  ("quiet", self.quiet is not None)) if on]
         if len(kinds) != 1:
-            raise ValueError("a rule is one of: a cap (max_touches + within), a block (block_teams + while) "
-                             f"or quiet hours (quiet: {{from, to}}); found {', '.join(kinds) or 'none'}")
+            found = f"it is {_and(kinds)} at once" if kinds else "it is none of them"
+            raise ValueError(f"must be one kind of rule; {found}. write a cap (max_touches + within), a block "
+                             "(block_teams + while) or quiet hours (quiet: {from, to})")
         if self.max_touches is not None and not self.within:
-            raise ValueError("a cap needs `within:`, such as 48h")
+            raise ValueError("is a cap without a time window. add within:, such as 48h")
         if self.block_teams is not None and not self.while_:
-            raise ValueError("a block needs `while:`, the state during which it blocks, such as open_case")
+            raise ValueError("is a block without a state. add while:, the state during which it blocks, "
+                             "such as open_case")
         return self
 
     @property
