@@ -10,7 +10,7 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
 def parse_duration(text: str) -> dt.timedelta:
     m = _DURATION.match(str(text))
     if not m:
-        raise ValueError(f"'{text}' is not a duration; write a number and h, d or w, such as 48h, 7d or 6w")
+        raise ValueError(f"'{text}' is not a duration. write a number and h, d or w, such as 48h, 7d or 6w")
     n, unit = int(m.group(1)), m.group(2)
     return {"h": dt.timedelta(hours=n), "d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n)}[unit]
 

@@ -74,7 +74,7 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
                 line, col = position(doc, (key,))
                 problems.append(Problem(rel, line, col, f"unknown top-level key '{key}'."
                                         f"{did_you_mean(str(key), SECTIONS)} a definitions file holds only "
-                                        f"{', '.join(SECTIONS)}"))
+                                        f"{', '.join(SECTIONS)}: rename the key or move it out of this file"))
         if doc.get("contact_policy") is not None:
             policies.append(Location(rel, position(doc, ("contact_policy",))[0]))
         for key, model in SECTIONS.items():

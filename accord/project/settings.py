@@ -36,17 +36,20 @@ def _check(cls, v, info):
     if name == "trend_window":
         parse_duration(v)
     elif name == "fiscal_year_start" and not 1 <= v <= 12:
-        raise ValueError("must be a month number from 1 to 12")
+        raise ValueError(f"is {v}, not a month number from 1 to 12. write the month the fiscal year starts in, "
+                         "such as 4 for April")
     elif name == "alpha" and not 0 < v < 1:
-        raise ValueError("must be between 0 and 1")
+        raise ValueError(f"is {v}, not between 0 and 1. write a significance level, such as 0.05")
     elif name == "timezone":
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{v}' is not a known time zone; use a name such as Europe/Berlin")
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            from accord.errors import did_you_mean
+            hint = did_you_mean(v, available_timezones()) or " write an IANA name, such as Europe/Berlin"
+            raise ValueError(f"'{v}' is not a known time zone.{hint}") from None
     elif name in ("max_metrics_per_level",) and v < 1:
-        raise ValueError("must be at least 1")
+        raise ValueError(f"is {v}; it must be at least 1. raise it")
     return v
 
 

@@ -1,6 +1,8 @@
 """Read YAML keeping line numbers, and turn a path inside a document into a file position."""
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -8,32 +10,167 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from accord.errors import Problem
 
+# Aliases let a short file expand to billions of values ("billion laughs"); no definitions file needs this many.
+MAX_VALUES = 200_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Recursive(Exception):
+    pass
+
 
 def read_yaml(path: Path, rel: str) -> tuple[Any, list[Problem]]:
-    """The document (ruamel round-trip nodes, which remember lines), or the syntax problems."""
+    """The document (ruamel round-trip nodes, which remember lines), or the problems that stop reading it."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[:e.start].count(b"\n") + 1
+        return None, [Problem(rel, line, 0, "is not UTF-8 text. save the file as UTF-8")]
+    except OSError as e:
+        return None, [Problem(rel, 0, 0, f"cannot be read ({e.strerror or e}). check that the file is readable")]
     yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True  # to know that a quoted value's text starts one column after its quote
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return None, [Problem(rel, 0, 0, "is not UTF-8 text. save it as UTF-8")]
-    try:
-        return yaml.load(text), []
+        with warnings.catch_warnings():  # a reused anchor is valid YAML; its warning would only be noise
+            warnings.simplefilter("ignore")
+            doc = yaml.load(text)
     except DuplicateKeyError as e:
         mark = e.problem_mark
-        key = str(e.problem).split('"')[1] if '"' in str(e.problem) else "a key"
+        found = re.search(r'duplicate key "(.*?)" with value', str(e.problem or ""))
+        key = found.group(1) if found else "a key"
         return None, [Problem(rel, mark.line + 1, mark.column + 1,
                               f"key '{key}' appears twice in one mapping. keep one of them")]
     except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        what = (e.problem or e.context or "invalid YAML").strip()
-        return None, [Problem(rel, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0,
-                              f"YAML syntax error: {what}. fix the YAML syntax")]
+        return None, [_syntax_problem(rel, e)]
     except YAMLError as e:
-        return None, [Problem(rel, 0, 0, f"YAML syntax error: {str(e).splitlines()[0]}. fix the YAML syntax")]
+        return None, [Problem(rel, 0, 0, f"YAML syntax error: {_first_line(e)}. fix the YAML syntax")]
+    except RecursionError:
+        return None, [Problem(rel, 0, 0, "nests lists and mappings too deeply to read. flatten the file")]
+    except Exception as e:  # noqa: BLE001 - ruamel raises ValueError, KeyError ... for values it cannot build
+        return None, [_value_problem(rel, text, e)]
+    try:
+        _count(doc)
+    except _TooLarge:
+        return None, [Problem(rel, 0, 0, f"expands to more than {MAX_VALUES:,} values through its anchors and "
+                                         "aliases (&, *). write the definitions out without nested aliases")]
+    except _Recursive as e:
+        line, col = e.args[0]
+        return None, [Problem(rel, line, col, "an alias (*) refers to the collection that holds it, so the "
+                                              "value never ends. remove the alias or point it elsewhere")]
+    return doc, []
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(".")
+
+
+def _syntax_problem(rel: str, e: MarkedYAMLError) -> Problem:
+    """A YAML syntax error in words a YAML beginner can act on, at the most useful mark."""
+    problem = (e.problem or "").strip()
+    context = (e.context or "").strip()
+    at, ctx = e.problem_mark, e.context_mark
+
+    def say(mark, what: str) -> Problem:
+        if mark is None:
+            mark = at or ctx
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        return Problem(rel, line, col, f"YAML syntax error: {what}")
+
+    opened = re.search(r"while parsing a flow (sequence|mapping)", context)
+    if opened and "<stream end>" in problem:
+        open_, close = ("[", "]") if opened.group(1) == "sequence" else ("{", "}")
+        return say(ctx, f"the '{open_}' opened here is never closed. add the closing '{close}'")
+    if opened or context.startswith("while parsing a flow node"):
+        found = re.search(r"(?:found|got) (.*)$", problem)
+        return say(at, f"unexpected {found.group(1) if found else 'text'} inside [ ] or {{ }}. "
+                       "separate items with one comma and close every bracket")
+    if "quoted scalar" in context and "end of stream" in problem:
+        return say(ctx, "the quoted text that starts here is never closed. add the closing quote")
+    if problem.startswith("expected <block end>"):
+        return say(at, "this line is not indented like the lines around it. line up the keys of one item "
+                       "under each other")
+    if problem.startswith("mapping values are not allowed here"):
+        return say(at, "a ':' here starts a second key on one line, or the line is indented too far. "
+                       "put a value that holds ': ' in quotes, or fix the indentation")
+    if "found character '\\t'" in problem:
+        return say(at, "a tab is used for indentation. indent with spaces")
+    bad_start = (re.search(r"found character '(.+)' that cannot start any token", problem)
+                 or re.search(r"expected the node content, but found '(.+)'", problem))
+    if bad_start:
+        return say(at, f"a value cannot start with '{bad_start.group(1)}'. put the value in quotes")
+    if problem.startswith("could not find expected ':'"):
+        return say(ctx, "this line is neither a key with ':' nor part of the value above it. "
+                        "add ':' after the key, or indent the line under its key")
+    alias = re.search(r"found undefined alias '(.*?)'", problem)
+    if alias:
+        return say(at, f"the alias '*{alias.group(1)}' names no anchor. define '&{alias.group(1)}' before it, "
+                       "or quote the value if '*' is meant as text")
+    if "another document" in problem:
+        return say(at, "the file holds several YAML documents (---). keep one document per file")
+    what = problem or context or "invalid YAML"
+    if context and problem:
+        what = f"{problem} ({context})"
+    return say(at, f"{what.rstrip('.')}. fix the YAML syntax here")
+
+
+def _value_problem(rel: str, text: str, error: Exception) -> Problem:
+    """A scalar ruamel cannot build (a date like 2026-02-30, `!!int x`), found by building each one alone."""
+    yaml = YAML(typ="rt")
+    try:
+        root = yaml.compose(text)
+    except Exception:  # noqa: BLE001
+        root = None
+    seen: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            try:
+                yaml.constructor.construct_object(node, deep=True)
+            except Exception as e:  # noqa: BLE001
+                line, col = node.start_mark.line + 1, node.start_mark.column + 1
+                if node.tag.endswith(":timestamp"):
+                    return Problem(rel, line, col, f"'{node.value}' is not a real date or time ({_first_line(e)}). "
+                                                   "write an existing date as YYYY-MM-DD")
+                kind = node.tag.rsplit(":", 1)[-1]
+                return Problem(rel, line, col, f"'{node.value}' cannot be read as {kind}. fix the value or "
+                                               "remove the tag")
+        elif isinstance(node, MappingNode):
+            for k, v in reversed(node.value):
+                stack += [v, k]
+        elif isinstance(node, SequenceNode):
+            stack += reversed(node.value)
+    return Problem(rel, 0, 0, f"a value cannot be read ({_first_line(error)}). fix the YAML")
+
+
+def _count(doc: Any) -> None:
+    """Refuse documents that alias themselves or expand past MAX_VALUES (both hang `plain`)."""
+    total = 0
+    stack: list[tuple[Any, frozenset]] = [(doc, frozenset())]
+    while stack:
+        node, holders = stack.pop()
+        total += 1
+        if total > MAX_VALUES:
+            raise _TooLarge()
+        if isinstance(node, (dict, list)):
+            if id(node) in holders:
+                raise _Recursive(_own_position(node, default=(0, 0), one_based=True))
+            inner = holders | {id(node)}
+            children = node.values() if isinstance(node, dict) else node
+            if isinstance(node, dict):
+                stack += [(k, inner) for k in node.keys() if isinstance(k, (dict, list))]
+            stack += [(v, inner) for v in children]
 
 
 def position(node: Any, path: tuple, value: bool = False) -> tuple[int, int]:
@@ -43,7 +180,7 @@ def position(node: Any, path: tuple, value: bool = False) -> tuple[int, int]:
     """
     line, col = _own_position(node)
     for step in path:
-        if isinstance(node, CommentedMap) and step in node:
+        if isinstance(node, CommentedMap) and _has_key(node, step):
             k_line, k_col = node.lc.key(step)
             v_line, v_col = node.lc.value(step)
             line, col = (v_line, v_col) if value else (k_line, k_col)
@@ -53,14 +190,21 @@ def position(node: Any, path: tuple, value: bool = False) -> tuple[int, int]:
             node = node[step]
         else:
             break
-    return line + 1, col + 1
+    return (line + 1, col + 1) if line >= 0 else (0, 0)
 
 
-def _own_position(node: Any) -> tuple[int, int]:
+def _has_key(node: CommentedMap, step: Any) -> bool:
+    try:
+        return step in node
+    except TypeError:
+        return False
+
+
+def _own_position(node: Any, default: tuple[int, int] = (-1, -1), one_based: bool = False) -> tuple[int, int]:
     lc = getattr(node, "lc", None)
     if lc is not None and getattr(lc, "line", None) is not None:
-        return lc.line, lc.col
-    return -1, -1
+        return (lc.line + 1, lc.col + 1) if one_based else (lc.line, lc.col)
+    return default
 
 
 def is_quoted(node: Any) -> bool:
