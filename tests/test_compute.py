@@ -340,6 +340,27 @@ def test_a_period_whose_rows_all_fail_the_clauses_is_empty(make_project):
     assert [r.value for r in result.series("lost_avg")] == [7.25, None, None, None, None, None]
 
 
+@pytest.mark.parametrize("strategy", ["filter", "grouped"])
+def test_column_names_in_any_case_with_spaces_or_reserved_words(make_project, monkeypatch, strategy):
+    import decimal
+    columns = {"Created At": pa.timestamp("us"), "Deal Stage": pa.string(), "order": pa.int64(),
+               "Amount": pa.decimal128(12, 2)}
+    rows = [(dt.datetime(2026, 1, 2), "Won", 1, decimal.Decimal("10.25")),
+            (dt.datetime(2026, 1, 3), "Lost", 2, decimal.Decimal("5.50")),
+            (dt.datetime(2026, 2, 3), "Won", None, None),
+            (dt.datetime(2026, 2, 9), None, 4, decimal.Decimal("1.10"))]
+    force(monkeypatch, strategy)
+    project = make_project([source("deals", "data/deals.parquet", "Created At")], [
+        {"name": "won_amount", "source": "deals", "measure": "sum(amount)",
+         "include": clauses('"Deal Stage" = \'Won\''), "exclude": clauses('"order" > 3')},
+        {"name": "orders", "source": "deals", "measure": 'max("ORDER")', "exclude": clauses('"deal stage" = \'Lost\'')},
+    ], {"data/deals.parquet": table(columns, rows)})
+    result = run(project)
+    assert result.plans["deals"].strategy == strategy
+    assert [(r.period, r.value) for r in result.series("won_amount")][:2] == [("2026-01", 10.25), ("2026-02", 0)]
+    assert [(r.period, r.value) for r in result.series("orders")][:2] == [("2026-01", 1), ("2026-02", 4)]
+
+
 # ---------------------------------------------------------------- ratios and formulas
 
 RATIO_COLUMNS = {"t": pa.timestamp("us"), "won": pa.float64(), "total": pa.float64(), "kind": pa.string()}
