@@ -64,6 +64,7 @@ Settings.__doc__ = "Validated project settings (see SETTINGS)."
 
 
 def resolve_today(override, settings) -> "dt.date":
-    """'Today': --as-of, else settings.as_of, else the clock."""
+    """'Today': --as-of, else settings.as_of, else the clock in the project's time zone."""
     import datetime as dt
-    return override or settings.as_of or dt.date.today()
+    from zoneinfo import ZoneInfo
+    return override or settings.as_of or dt.datetime.now(ZoneInfo(settings.timezone)).date()

@@ -2,26 +2,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 from accord.analyze.bridge_words import compact, sentence, short_label
-from accord.render.html import bridge_chart, render_page
+from accord.render.html import render_page
+from accord.render.waterfall import waterfall_svg
 
 
 def write_bridge_html(data: dict, entity: str | None, unit: str | None, teams: dict[str, str], out: Path) -> Path:
     a, b = data["a"], data["b"]
-    variants = [SimpleNamespace(metric=s["metric"], value=s["value"], unit=unit, label=s["metric"],
-                                team=teams.get(s["metric"], "")) for s in (a, b)]
-    steps = [SimpleNamespace(delta=s["delta"], what=short_label(s, a, b, teams)) for s in data["steps"]]
-    view = SimpleNamespace(variants=variants, bridge_from=a["metric"], bridge_to=b["metric"], bridge=steps,
-                           bridge_ends=(a["value"], b["value"]), label=f"{a['metric']}-{b['metric']}",
-                           period=data["period"])
+    chart = waterfall_svg((f"{a['metric']} ({teams.get(a['metric'], '')})", a["value"]),
+                          [(short_label(s, a, b, teams), s["delta"]) for s in data["steps"]],
+                          (f"{b['metric']} ({teams.get(b['metric'], '')})", b["value"]), unit,
+                          f"{a['metric']}-{b['metric']}-{data['period']}")
     rows = [{"delta": compact(s["delta"], unit), "words": sentence(s, a, b, entity, teams), "records": s["records"],
              "examples": s["examples"], "combinations": s.get("evidence", {}).get("combinations", [])}
             for s in data["steps"]]
     gap = data["gap"]
     html = render_page("reconcile.html.j2", title=f"{a['metric']} → {b['metric']}, {data['period']}",
-                       a=a, b=b, period=data["period"], chart=bridge_chart(view), rows=rows,
+                       a=a, b=b, period=data["period"], chart=chart, rows=rows,
                        gap=compact(gap, unit), start=compact(a["value"], unit).lstrip("+"),
                        end=compact(b["value"], unit).lstrip("+"),
                        relative=(f"{gap / a['value']:+.1%}" if a["value"] else None))
