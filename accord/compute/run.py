@@ -5,7 +5,6 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlglot import exp
 
@@ -17,6 +16,7 @@ from accord.engine import Engine
 from accord.engine.duckdb import EngineQueryError
 from accord.errors import Problem, UserError, did_you_mean
 from accord.project.model import Metric, Project, Source
+from accord.project.settings import resolve_today
 from accord.project.references import fragment, metric_inputs
 from accord.sql.expressions import check_formula, evaluate_formula
 
@@ -210,7 +210,7 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
 
     Today is `today`, else `settings.as_of`, else the clock in `settings.timezone`.
     """
-    today = today or project.settings.as_of or dt.datetime.now(ZoneInfo(project.settings.timezone)).date()
+    today = resolve_today(today, project.settings)
     calendar = Calendar(grain, project.settings.fiscal_year_start)
     wanted = resolve_metrics(project, names)
     needed = _closure(project, wanted)
