@@ -16,7 +16,7 @@ from accord.analyze.handoffs import handoff_collisions
 from accord.analyze.hierarchy import children, roots
 from accord.analyze.stalled import green_but_stalled
 from accord.analyze.trend import Trend, trend
-from accord.analyze.values import Pair, gather
+from accord.analyze.values import Pair, Series, gather
 from accord.findings import Finding, sort_findings
 from accord.project.durations import in_periods
 from accord.project.lint import metric_owner
@@ -44,6 +44,7 @@ class Node:
     trend: Trend | None
     edges: tuple[Edge, ...]          # to its parents, in the order declared
     children: tuple[str, ...]
+    recent: Series                   # the complete test-grain periods of the trend window
 
     @property
     def name(self) -> str:
@@ -60,6 +61,7 @@ class Node:
                 "change": {"absolute": p.change, "relative": p.relative},
                 "target": m.target.model_dump() if m.target else None, "status": self.status,
                 "trend": self.trend.as_dict() if self.trend else None,
+                "recent": [{"period": p_, "value": v} for p_, v in zip(self.recent.labels, self.recent.values)],
                 "parents": [e.as_dict() for e in self.edges], "children": list(self.children)}
 
 
@@ -152,7 +154,7 @@ def build_tree(project: Project, engine, today: dt.date) -> Tree:
     for r in top:
         visit(r)
     nodes = {n: Node(project.metric(n), metric_owner(project, project.metric(n)), numbers.judged[n], status[n],
-                     trends[n], tuple(edges[n]), tuple(kids[n])) for n in order}
+                     trends[n], tuple(edges[n]), tuple(kids[n]), numbers.test[n].tail(window)) for n in order}
     findings = (contribution_findings(project, tested)
                 + green_but_stalled(project, status, numbers.judged, trends)
                 + handoff_collisions(project, numbers, today)
