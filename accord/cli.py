@@ -10,6 +10,8 @@ from typing import List, Optional
 
 import typer
 
+from accord.workshop.cli import app as workshop_app
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="accord: metric definitions as code, computed on your data, "
                        "with the collisions between teams shown.")
@@ -57,9 +59,12 @@ def _load(project: Path):
     return load_project(project)
 
 
-def _engine_factory(project):
+def _engine(project):
+    """The project's engine, closed when the block ends."""
+    from contextlib import closing
+
     from accord.compute.connect import project_engine
-    return functools.partial(project_engine, project)
+    return closing(project_engine(project))
 
 
 def _progress():
@@ -81,11 +86,8 @@ def validate(project: Path = ProjectOpt,
     _choice(format, "--format", ("text", "json"))
     from accord.compute.datachecks import check_data
     proj = _load(project)
-    engine = _engine_factory(proj)()
-    try:
+    with _engine(proj) as engine:
         facts = check_data(proj, engine)
-    finally:
-        engine.close()
     summary = {"project": proj.name, "sources": len(proj.sources), "metrics": len(proj.metrics),
                "teams": len(proj.teams), "files_read": list(proj.files_read),
                "files_skipped": list(proj.files_skipped), "data": facts}
@@ -128,11 +130,8 @@ def compute(metrics: Optional[List[str]] = typer.Argument(None, help="Metrics to
     from accord.project.settings import resolve_today
     proj = _load(project)
     today = resolve_today(as_of_d, proj.settings)
-    engine = _engine_factory(proj)()
-    try:
+    with _engine(proj) as engine:
         result = run(proj, engine, metrics or None, grain, today, since_d, until_d, progress=_progress())
-    finally:
-        engine.close()
     if show_sql:
         for name, plan in result.plans.items():
             print(f"-- {name}: {plan.strategy} plan\n{plan.query.sql('duckdb', pretty=True)};\n", file=sys.stderr)
@@ -168,11 +167,8 @@ def reconcile(a: str = typer.Argument(..., help="Metric A (the bridge starts at 
     _date(as_of, "--as-of")
     from accord.analyze.bridge import reconcile as run
     proj = _load(project)
-    engine = _engine_factory(proj)()
-    try:
+    with _engine(proj) as engine:
         result = run(proj, engine, a, b, period)
-    finally:
-        engine.close()
     data = result.as_dict()
     if format == "json":
         return _emit_json(data)
@@ -204,11 +200,8 @@ def diff(rev: str = typer.Argument(..., help="Git revision to compare the workin
     from accord.project.settings import resolve_today
     proj = _load(project)
     old = load_at_revision(proj, rev)
-    engine = _engine_factory(proj)()
-    try:
+    with _engine(proj) as engine:
         result = run(old, proj, rev, engine, resolve_today(as_of_d, proj.settings))
-    finally:
-        engine.close()
     if format == "json":
         return _emit_json(result.as_dict())
     from accord.render.text import console, format_value
@@ -247,7 +240,7 @@ def check(project: Path = ProjectOpt,
     from accord.check import run_check
     from accord.project.settings import resolve_today
     proj = _load(project)
-    result = run_check(proj, resolve_today(as_of_d, proj.settings), _engine_factory(proj))
+    result = run_check(proj, resolve_today(as_of_d, proj.settings))
     if format == "json":
         _emit_json({"findings": [f.as_dict() for f in result.findings], "counts": result.counts()})
     elif format == "sarif":
@@ -286,11 +279,8 @@ def tree(project: Path = ProjectOpt,
     from accord.analyze.tree import build_tree
     from accord.project.settings import resolve_today
     proj = _load(project)
-    engine = _engine_factory(proj)()
-    try:
+    with _engine(proj) as engine:
         result = build_tree(proj, engine, resolve_today(as_of_d, proj.settings))
-    finally:
-        engine.close()
     if format == "json":
         return _emit_json(result.as_dict())
     if format == "html":
@@ -315,11 +305,8 @@ def touchpoints(project: Path = ProjectOpt,
     from accord.analyze.touchpoints import touchpoints as run
     from accord.project.settings import resolve_today
     proj = _load(project)
-    engine = _engine_factory(proj)()
-    try:
+    with _engine(proj) as engine:
         result = run(proj, engine, resolve_today(as_of_d, proj.settings), customer=customer)
-    finally:
-        engine.close()
     if format == "json":
         return _emit_json(result.as_dict())
     if format == "html":
@@ -329,6 +316,9 @@ def touchpoints(project: Path = ProjectOpt,
     from accord.render.text import console
     from accord.render.touchpoints_text import touchpoints_text
     touchpoints_text(console(), result)
+
+
+app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop and its recorded decisions.")
 
 
 @app.command()
