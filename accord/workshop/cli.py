@@ -1,0 +1,175 @@
+"""`accord workshop …`: pre-work, the facilitation kit, recording the decision, the rollout, approvals.
+
+A thin shell like accord/cli.py: parse input, call one function, write the result. Heavy modules load
+inside the commands so that `accord --help` stays fast.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Run the metric alignment workshop and record its outcome.")
+
+ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (holds accord.yml).")
+AsOfOpt = typer.Option(None, "--as-of", help="Fixed 'today' (YYYY-MM-DD); default settings.as_of, else the clock.")
+
+
+def user_errors(fn):
+    """accord.cli's: a user error is one line per problem on stderr and exit code 2."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from accord.cli import user_errors as shared  # accord.cli imports this module: look it up when called
+        return shared(fn)(*args, **kwargs)
+    return wrapper
+
+
+def _today(as_of: str | None, project):
+    from accord.cli import _date
+    from accord.project.settings import resolve_today
+    return resolve_today(_date(as_of, "--as-of"), project.settings)
+
+
+def _load(project: Path):
+    from accord.cli import _load as load
+    return load(project)
+
+
+@app.command()
+@user_errors
+def prework(label: str = typer.Argument(..., help="The label the workshop is about, such as Pipeline."),
+            project: Path = ProjectOpt,
+            out: Optional[Path] = typer.Option(None, "--out", help="Folder to write to (default: PROJECT/prework).")):
+    """One pre-work request per team using LABEL (Markdown to send) and its YAML answer template."""
+    from accord.workshop.documents import prework_markdown
+    from accord.workshop.prework import PREWORK_DIR, write_prework
+    from accord.workshop.topic import topic
+    proj = _load(project)
+    t = topic(proj, label)
+    written, kept = write_prework(proj, t, out or proj.root / PREWORK_DIR, prework_markdown)
+    for path in written:
+        print(f"wrote {path}")
+    for path in kept:
+        print(f"kept  {path} (answers already there are never overwritten)")
+    print(f"send each team its .md; `accord workshop kit '{t.label}'` reads the answers from the .yml files")
+
+
+@app.command()
+@user_errors
+def kit(labels: List[str] = typer.Argument(..., help="One to three labels, such as Pipeline 'Qualified leads'."),
+        project: Path = ProjectOpt,
+        out: Optional[Path] = typer.Option(None, "--out", help="Folder to write the kit to (default: the project)."),
+        format: str = typer.Option("html", "--format", help="md or html"),
+        as_of: Optional[str] = AsOfOpt):
+    """The facilitation kit: agenda, definitions side by side, decision table, checklist, rollout, tracker."""
+    from accord.cli import _choice
+    _choice(format, "--format", ("md", "html"))
+    from accord.compute.connect import project_engine
+    from accord.workshop.kit import build_kit, topics_for_kit
+    from accord.workshop.topic import slug
+    proj = _load(project)
+    today = _today(as_of, proj)
+    topics = topics_for_kit(proj, labels)  # refuse bad requests before opening the data
+    engine = project_engine(proj)
+    try:
+        result = build_kit(proj, [t.label for t in topics], today, engine)
+    finally:
+        engine.close()
+    from accord.workshop.documents import kit_html, kit_markdown
+    text = kit_markdown(result) if format == "md" else kit_html(result)
+    folder = out or proj.root
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"workshop-kit-{'-'.join(slug(label) for label in result.labels)}.{format}"
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+
+
+@app.command()
+@user_errors
+def decide(label: str = typer.Argument(..., help="The label decided on, such as Pipeline."),
+           canonical: Optional[str] = typer.Option(None, "--canonical", help="The official metric."),
+           for_: Optional[List[str]] = typer.Option(None, "--for", help="A decision the official metric is for "
+                                                                        "(repeat for several)."),
+           alternate: Optional[List[str]] = typer.Option(None, "--alternate",
+                                                         help='"METRIC[|use1;use2][|New label]": a version that '
+                                                              "stays valid for other uses (repeat)."),
+           owner: Optional[str] = typer.Option(None, "--owner", help="Who owns future changes (an email)."),
+           caveat: Optional[List[str]] = typer.Option(None, "--caveat", help="A caveat that remains true (repeat)."),
+           unresolved: Optional[List[str]] = typer.Option(None, "--unresolved",
+                                                          help="What the room could not agree on (repeat)."),
+           follow_up: Optional[List[str]] = typer.Option(None, "--follow-up", help='"TASK|OWNER|YYYY-MM-DD" (repeat).'),
+           review_every: Optional[str] = typer.Option(None, "--review-every", help="month, quarter or year"),
+           project: Path = ProjectOpt,
+           as_of: Optional[str] = AsOfOpt,
+           no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail when something is missing.")):
+    """Record the decision on LABEL, or update it: values given replace those on record, the rest are kept
+    (follow-ups merge by task). Asks for what is missing when run in a terminal."""
+    from accord.workshop.decide import (DecisionSpec, Use, guide, parse_alternate, parse_follow_up,
+                                        record_decision)
+    proj = _load(project)
+    spec = DecisionSpec(
+        label=label, decided_on=_today(as_of, proj),
+        canonical=Use(canonical, tuple(for_ or ())) if canonical else None,
+        alternates=[parse_alternate(a) for a in alternate] if alternate else None,
+        owner=owner, caveats=list(caveat) if caveat else None,
+        unresolved=list(unresolved) if unresolved else None,
+        follow_ups=[parse_follow_up(f) for f in follow_up] if follow_up else None,
+        review_every=review_every)
+    if for_ and not canonical:
+        from accord.errors import UserError
+        raise UserError("--for names what the canonical metric is for. give --canonical METRIC with it")
+    if sys.stdin.isatty() and not no_input:
+        spec = guide(proj, spec, lambda question, default: typer.prompt(question, default=default,
+                                                                        show_default=bool(default)))
+    result = record_decision(proj, spec)
+    where = result.path.relative_to(proj.root) if result.path.is_relative_to(proj.root) else result.path
+    print(f"{'recorded' if result.created else 'updated'} the decision on '{result.decision['label']}' in {where}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"next: commit it, and send the message from accord workshop rollout '{result.decision['label']}'")
+
+
+@app.command()
+@user_errors
+def rollout(label: str = typer.Argument(..., help="A decided label, such as Pipeline."),
+            project: Path = ProjectOpt,
+            format: str = typer.Option("md", "--format", help="md or html"),
+            out: Optional[Path] = typer.Option(None, "--out", help="File to write (md default: stdout).")):
+    """The plain rollout message of a recorded decision."""
+    from accord.cli import _choice
+    _choice(format, "--format", ("md", "html"))
+    from accord.workshop.rollout import decided_rollout
+    from accord.workshop.topic import slug
+    proj = _load(project)
+    message = decided_rollout(proj, label)
+    if format == "md" and out is None:
+        from accord.workshop.documents import rollout_markdown
+        sys.stdout.write(rollout_markdown(message))
+        return
+    from accord.workshop.documents import rollout_html, rollout_markdown
+    path = out or proj.root / f"rollout-{slug(message.label)}.{format}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rollout_markdown(message) if format == "md" else rollout_html(message), encoding="utf-8")
+    print(f"wrote {path}")
+
+
+@app.command()
+@user_errors
+def approve(metric: str = typer.Argument(..., help="The metric whose changed definition is approved."),
+            by: str = typer.Option(..., "--by", help="Who approves: the decision's owner or the metric's owner."),
+            project: Path = ProjectOpt,
+            as_of: Optional[str] = AsOfOpt):
+    """Accept a metric's current definition into every decision that names it."""
+    from accord.workshop.approve import approve as run
+    proj = _load(project)
+    for a in run(proj, metric, by, _today(as_of, proj)):
+        where = a.path.relative_to(proj.root) if a.path.is_relative_to(proj.root) else a.path
+        if a.changed:
+            print(f"approved {a.metric} in the decision on '{a.decision}' ({where}): fingerprint "
+                  f"{a.old_fingerprint or 'none'} → {a.fingerprint}, by {by}")
+        else:
+            print(f"{a.metric} already matches the decision on '{a.decision}' ({where}); nothing to approve")
