@@ -85,6 +85,12 @@ def touchpoint_rules(ctx: Context) -> Iterable[Finding]:
     return touchpoint_findings(ctx.project, ctx.engine, ctx.today)
 
 
+def decision_governance(ctx: Context) -> Iterable[Finding]:
+    """unresolved-conflict, unapproved-change, review-overdue, follow-up-overdue."""
+    from accord.workshop.governance import governance_findings
+    return governance_findings(ctx.project, ctx.today)
+
+
 DIAGNOSTICS: tuple[Diagnostic, ...] = (
     governance,
     label_collisions,
@@ -92,6 +98,7 @@ DIAGNOSTICS: tuple[Diagnostic, ...] = (
     definition_drift,
     contribution_tree,
     touchpoint_rules,
+    decision_governance,
 )
 
 
