@@ -222,9 +222,10 @@ class TreeNode:
     value: float | None
     unit: str | None
     target_status: str | None = None
-    verdict: str | None = None      # "supported", "unsupported", "reversed"; None before testing
-    verdict_text: str | None = None
+    verdict: str | None = None      # of its edge to the node above: "supported", "unsupported", "reversed",
+    verdict_text: str | None = None  # "insufficient-data"; None at the top
     children: tuple["TreeNode", ...] = ()
+    repeat: bool = False            # drawn in full under another parent already
 
 
 @dataclass(frozen=True)
@@ -602,6 +603,53 @@ def _with_bridge(project: Project, view: CollisionView, finding: Finding) -> Col
                    bridge_ends=ends if None not in ends else None)
 
 
+VERDICT_WORDS = {
+    "supported": "its changes are followed by {parent} {moving}",
+    "unsupported": "no effect on {parent} found",
+    "reversed": "moves {parent} the opposite way",
+    "insufficient-data": "too little history to test",
+}
+
+
+def tree_section(ctx: ReportContext) -> Section | None:
+    """How the numbers connect: company metrics at the top, what claims to feed each below, every claimed
+    contribution with the verdict of its test."""
+    from accord.analyze.tree import build_tree
+    project = ctx.project
+    if not any(m.parents for m in project.metrics):
+        return None
+    try:
+        tree = build_tree(project, ctx.engine, ctx.today)
+    except UserError:
+        return None
+    drawn: set[str] = set()
+
+    def node(name: str, parent: str | None, path: frozenset[str]) -> TreeNode:
+        n, view = tree.nodes[name], ctx.metrics[name]
+        edge = n.edge_to(parent) if parent else None
+        repeat = name in drawn
+        drawn.add(name)
+        kids = () if repeat else tuple(node(c, name, path | {name}) for c in n.children if c not in path)
+        words = None
+        if edge is not None:
+            moving = "rising" if edge.link.effect == "raises" else "falling"
+            words = VERDICT_WORDS.get(edge.verdict, edge.verdict).format(
+                parent=ctx.metrics[parent].label, moving=moving)
+        return TreeNode(name, view.label, view.team, view.level, view.value, view.unit, view.target_status,
+                        edge.verdict if edge else None, words, kids, repeat)
+
+    items = tuple(node(r, None, frozenset()) for r in tree.roots)
+    counts = tree.verdict_counts()
+    tested = sum(counts.values())
+    lead = ("Each company number with the numbers that claim to feed it. "
+            f"Of {_plural(tested, 'claimed contribution')}, {counts['supported']:,} "
+            f"{'shows' if counts['supported'] == 1 else 'show'} in the data"
+            + (f", {counts['unsupported']:,} not" if counts["unsupported"] else "")
+            + (f" and {counts['reversed']:,} the wrong way round" if counts["reversed"] else "") + ".")
+    return Section("tree", "How the numbers connect", lead, items,
+                   covers=("unsupported-contribution", "reversed-contribution"))
+
+
 def _decided_roles(project: Project, label: str | None) -> dict[str, str]:
     d = next((d for d in project.decisions if d.label == label), None) if label else None
     if d is None:
@@ -641,10 +689,11 @@ def _next_review(on: dt.date, every: str | None) -> dt.date | None:
     return dt.date(year, month + 1, min(on.day, calendar.monthrange(year, month + 1)[1]))
 
 
-# The page places each section by its key. The contribution tree and touchpoints add their builders here,
-# returning a Section of TreeNode or TouchpointsView items; bridges fill CollisionView.bridge.
+# The page places each section by its key. Touchpoints adds its builder here, returning a Section of one
+# TouchpointsView.
 SECTIONS: tuple[SectionBuilder, ...] = (
     collisions_section,
+    tree_section,
     decisions_section,
 )
 

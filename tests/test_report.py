@@ -261,7 +261,7 @@ def test_accepted_findings_are_set_apart(shop):
 def test_values_for_the_last_complete_period_match_hand_written_sql(shop):
     project, result, _, html = shop
     expected = _expected(project.root)
-    report = build_report(project, TODAY, result)
+    report = build_report(project, TODAY, result, sections=())
     views = {m.name: m for m in report.metrics}
     assert views["revenue"].period == "2026-Q2" and views["orders_placed"].period == "2026-06"
     for name, value in expected.items():
@@ -272,7 +272,7 @@ def test_values_for_the_last_complete_period_match_hand_written_sql(shop):
 def test_target_status_follows_the_last_complete_period(shop):
     project, result, _, html = shop
     expected = _expected(project.root)
-    report = build_report(project, TODAY, result)
+    report = build_report(project, TODAY, result, sections=())
     views = {m.name: m for m in report.metrics}
     assert views["revenue"].target_status == ("met" if expected["revenue"] >= 40000 else "missed")
     assert views["orders_placed"].target_status == ("met" if expected["orders_placed"] >= 100 else "missed")
@@ -292,7 +292,7 @@ def test_one_compute_per_grain_never_one_per_metric(shop, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(run, "compute", counting)
-    build_report(project, TODAY, result)
+    build_report(project, TODAY, result, sections=())
     assert sorted(calls) == ["month", "quarter"]
 
 
@@ -308,7 +308,7 @@ def test_findings_land_in_one_action_each():
 
 def test_summary_counts_what_the_page_shows(shop):
     project, result, _, html = shop
-    report = build_report(project, TODAY, result)
+    report = build_report(project, TODAY, result, sections=())
     assert report.summary.startswith("4 metrics across 3 teams")
     assert report.leader_count + report.owner_count == len(result.open)
     assert report.summary in visible_text(html)
@@ -316,12 +316,28 @@ def test_summary_counts_what_the_page_shows(shop):
 
 # ---------------------------------------------------------------- sections come and go with their data
 
-def test_sections_are_left_out_without_data(shop):
+def test_sections_are_left_out_without_data(shop, tmp_path):
     html = shop[3]
     assert 'id="collisions"' in html                  # the fixture has a label collision
-    for key in ("tree", "touchpoints", "decisions"):
+    assert 'id="tree"' in html                        # and contribution paths
+    for key in ("touchpoints", "decisions"):
         assert f'id="{key}"' not in html
     assert "coming soon" not in html.lower()
+    flat = re.sub(r"\n    parents: \[.*?\]", "", METRICS_YML)
+    root = _write(tmp_path / "p", {"metrics/shop.yml": flat})
+    project = load_project(root)
+    result = run_check(project, TODAY, lambda: open_engine("duckdb", None, "UTC"))
+    assert 'id="tree"' not in render_report(build_report(project, TODAY, result))
+
+
+def test_the_tree_shows_every_claimed_contribution_with_its_verdict(shop):
+    project, _, _, html = shop
+    part = visible_text(html[html.index('id="tree"'):])
+    for m in project.metrics:
+        assert (m.label or m.name) in part
+    assert "claimed contribution" in part
+    assert re.search(r"no effect on \w+ found|its changes are followed by|too little history to test|opposite way",
+                     part)
 
 
 def test_decisions_render_when_recorded(tmp_path):
@@ -348,7 +364,7 @@ decisions:
 
 def test_later_sections_render_when_the_report_carries_them(shop):
     project, result, _, _ = shop
-    report = build_report(project, TODAY, result)
+    report = build_report(project, TODAY, result, sections=())
     leaf = TreeNode("web_orders", "Orders", "marketing", "role", 12.0, "count", verdict="unsupported",
                     verdict_text="no effect found")
     tree = TreeNode("revenue", "Revenue", "finance", "company", 1000.0, "usd", "met",
