@@ -344,6 +344,8 @@ def _verify(project: Project, path: Path, original: bytes | None, label: str) ->
 def _restore(path: Path, original: bytes | None) -> None:
     if original is None:
         path.unlink(missing_ok=True)
+        if path.parent.is_dir() and not any(path.parent.iterdir()):
+            path.parent.rmdir()
     else:
         path.write_bytes(original)
 

@@ -49,13 +49,20 @@ def topic(project: Project, label: str) -> Topic:
                            key=lambda m: m.name))
     decision = find_decision(project, label)
     if not metrics:
-        labels = sorted({m.display_label for m in project.metrics})
-        hint = _nearest(label, labels)
-        shared = sorted({group_label(LabelGroup(k, ms)) for k, ms in _shared(project).items()})
+        groups = _groups(project)
+        written = sorted(_as_written(ms, k) for k, ms in groups.items())
+        shared = sorted(_as_written(ms, k) for k, ms in groups.items() if len(ms) > 1)
         known = f" labels used by several metrics: {', '.join(shared)}" if shared else ""
-        raise UserError(f"no metric is labelled '{label}'.{hint}{known}")
-    shown = group_label(LabelGroup(key, metrics))
-    return Topic(shown, key, metrics, decision)
+        raise UserError(f"no metric is labelled '{label}'.{_nearest(label, written)}{known}")
+    return Topic(_as_written(metrics, key), key, metrics, decision)
+
+
+def _as_written(metrics: tuple[Metric, ...], key: str) -> str:
+    """The spelling most metrics use among those needing no synonym (ties: the first metric's)."""
+    plain = [m.display_label for m in metrics if normalize_label(m.display_label) == key]
+    if not plain:
+        return group_label(LabelGroup(key, metrics))
+    return max(dict.fromkeys(plain), key=plain.count)
 
 
 def _nearest(label: str, labels: list[str]) -> str:
@@ -66,8 +73,8 @@ def _nearest(label: str, labels: list[str]) -> str:
     return f" Did you mean '{by_lower[found.group(1)]}'?" if found else ""
 
 
-def _shared(project: Project) -> dict[str, tuple[Metric, ...]]:
+def _groups(project: Project) -> dict[str, tuple[Metric, ...]]:
     groups: dict[str, list[Metric]] = {}
     for m in project.metrics:
         groups.setdefault(label_key(project, m.display_label), []).append(m)
-    return {k: tuple(sorted(v, key=lambda m: m.name)) for k, v in groups.items() if len(v) > 1}
+    return {k: tuple(sorted(v, key=lambda m: m.name)) for k, v in groups.items()}
