@@ -292,13 +292,24 @@ class Report:
     def company(self) -> tuple[MetricView, ...]:
         return tuple(m for m in self.metrics if m.level == "company")
 
+    def _count(self, who: str | None) -> int:
+        return sum(1 for g in self.actions for v in g.findings
+                   if (v.finding.severity == "info") == (who is None) and who in (None, g.action.who))
+
     @property
     def leader_count(self) -> int:
-        return sum(len(g.findings) for g in self.actions if g.action.who == "leader")
+        """Errors and warnings that need a leader's decision."""
+        return self._count("leader")
 
     @property
     def owner_count(self) -> int:
-        return sum(len(g.findings) for g in self.actions if g.action.who == "owners")
+        """Errors and warnings for metric owners to fix."""
+        return self._count("owners")
+
+    @property
+    def info_count(self) -> int:
+        """Open findings that are worth a look but ask nothing yet."""
+        return self._count(None)
 
     @property
     def targets(self) -> dict[str, int]:
@@ -417,8 +428,12 @@ def _finding_view(project: Project, f: Finding, index: int, see: Section | None 
     if see is not None:  # the section shows the detail; keep the headline numbers here
         facts = {k: v for k, v in facts.items() if not isinstance(v, (dict, list))}
         notes = ()
+    facts = dict(list(facts.items())[:FACTS])
     return FindingView(f, f"finding-{index}", tuple(subjects), facts, notes, f.evidence.get("fix"),
                        _where(f.location), (see.key, see.title) if see else None)
+
+
+FACTS = 6  # evidence shown per finding; the rest is in `accord check --format json`
 
 
 def evidence_facts(evidence: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -476,15 +491,17 @@ def summarize(report: Report) -> str:
     parts = [f"{_plural(len(report.metrics), 'metric')} across {_plural(report.teams, 'team')}"
              + (": " + ", ".join(f"{by_level[lv]} {lv}" for lv in LEVELS if by_level[lv]) + "." if report.metrics
                 else ".")]
-    leader, owners = report.leader_count, report.owner_count
+    leader, owners, info = report.leader_count, report.owner_count, report.info_count
     accepted = len(report.accepted.findings) if report.accepted else 0
-    if leader or owners:
+    if leader or owners or info:
         asks = []
         if leader:
             asks.append(f"{_plural(leader, 'thing needs', 'things need')} a decision from a leader")
         if owners:
             asks.append(f"{_plural(owners, 'thing is', 'things are')} for metric owners to fix")
-        asked = " and ".join(asks)
+        if info:
+            asks.append(f"{_plural(info, 'is', 'are')} worth a look")
+        asked = _and(asks)
         parts.append(asked[0].upper() + asked[1:] + (f"; {accepted:,} more accepted for now." if accepted else "."))
     else:
         parts.append("Every check passes" + (f"; {_plural(accepted, 'finding')} accepted for now." if accepted

@@ -310,7 +310,7 @@ def test_summary_counts_what_the_page_shows(shop):
     project, result, _, html = shop
     report = build_report(project, TODAY, result, sections=())
     assert report.summary.startswith("4 metrics across 3 teams")
-    assert report.leader_count + report.owner_count == len(result.open)
+    assert report.leader_count + report.owner_count + report.info_count == len(result.open)
     assert report.summary in visible_text(html)
 
 
