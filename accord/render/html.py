@@ -120,10 +120,10 @@ def trend_chart(m, width: float = 120, height: float = 28, fill: bool = False) -
 BRIDGE_STEPS = 8
 
 
-def bridge_steps(c, limit: int = BRIDGE_STEPS) -> list[tuple[str, float, int | None]]:
-    """The steps a page shows: the largest `limit`, the rest summed into one line."""
-    steps = [(s.what, s.delta, s.rows) for s in c.bridge]
-    if len(steps) <= limit:
+def bridge_steps(c, limit: int | None = BRIDGE_STEPS) -> list[tuple[str, float, int | None]]:
+    """The steps a page shows: the largest `limit`, the rest summed into one line (None: every step)."""
+    steps = [(s.what, s.delta, getattr(s, "rows", None)) for s in c.bridge]
+    if limit is None or len(steps) <= limit:
         return steps
     steps.sort(key=lambda s: -abs(s[1]))
     rest = steps[limit - 1:]
@@ -136,29 +136,34 @@ def bridge_ends(c) -> tuple:
     """(start variant, start value, end variant, end value) of a collision's bridge."""
     start = next((v for v in c.variants if v.metric == c.bridge_from), None)
     end = next((v for v in c.variants if v.metric == c.bridge_to), None)
-    first, last = c.bridge_ends or (start.value if start else None, end.value if end else None)
+    first, last = getattr(c, "bridge_ends", None) or (start.value if start else None, end.value if end else None)
     return start, first, end, last
 
 
-def bridge_chart(c, width: float = 440) -> Markup:
-    """A horizontal waterfall from one number to the other: start total, numbered steps, end total.
+def bridge_chart(c, width: float = 640, numbered: bool = False, limit: int | None = None) -> Markup:
+    """A horizontal waterfall from one number to the other: start total, each step, end total.
 
-    The steps are numbered on the chart and told in words beside it (see collisions.html.j2)."""
+    `c` has variants, bridge_from, bridge_to, bridge (steps with `what` and `delta`) and optionally
+    bridge_ends. With `numbered`, steps are labelled 1, 2, … for a page that tells them in words beside
+    the chart (see sections/collisions.html.j2); otherwise each is labelled with its `what`.
+    """
     start, first, end, last = bridge_ends(c)
     unit = (start or end).unit if (start or end) else None
-    steps = bridge_steps(c)
+    steps = bridge_steps(c, limit)
     rows: list[tuple[str, float, float, str, float]] = []   # label, left, length, colour, value shown
     running = first if first is not None else 0.0
-    rows.append((f"{start.team}" if start else "from", 0.0, running, COLOURS["line"], running))
-    for i, (_, delta, _) in enumerate(steps, start=1):
+    rows.append((_end_label(start, numbered) if start else "from", 0.0, running, COLOURS["line"], running))
+    for i, (what, delta, _) in enumerate(steps, start=1):
         left = running if delta >= 0 else running + delta
-        rows.append((str(i), left, abs(delta), COLOURS["accent"] if delta >= 0 else COLOURS["missed"], delta))
+        label = str(i) if numbered else what if len(what) <= 40 else what[:39] + "…"
+        rows.append((label, left, abs(delta), COLOURS["accent"] if delta >= 0 else COLOURS["missed"], delta))
         running += delta
     total = last if last is not None else running
-    rows.append((f"{end.team}" if end else "to", 0.0, total, COLOURS["line"], total))
+    rows.append((_end_label(end, numbered) if end else "to", 0.0, total, COLOURS["line"], total))
     height = 24 * len(rows) + 12
     fig = _figure(width, height)
-    ax = fig.add_axes((0.2, 6 / height, 0.56, 1 - 12 / height))
+    left_margin = 0.2 if numbered else 0.36
+    ax = fig.add_axes((left_margin, 6 / height, 0.76 - left_margin, 1 - 12 / height))
     ys = list(range(len(rows)))[::-1]
     ax.barh(ys, [r[2] for r in rows], left=[r[1] for r in rows], color=[r[3] for r in rows], height=0.62)
     ax.set_yticks(ys, [r[0] for r in rows])
@@ -178,6 +183,12 @@ def bridge_chart(c, width: float = 440) -> Markup:
         artist.set_clip_on(False)
     return _svg(fig, width, height, f"bridge-{c.label}-{c.period}",
                 f"Bridge from {c.bridge_from} to {c.bridge_to}, {c.period}", "chart bridge")
+
+
+def _end_label(v, numbered: bool) -> str:
+    if numbered or not v.team:
+        return v.team or v.label
+    return f"{v.label} ({v.team})"
 
 
 def variants_chart(c, width: float = 560) -> Markup:
@@ -325,7 +336,7 @@ def environment() -> Environment:
                        variants=variants_chart, trend=trend_chart, bridge=bridge_chart,
                        plural=lambda n, one, many=None: f"{n:,} {one if n == 1 else many or one + 's'}")
     env.globals.update(STATUS_WORDS=STATUS_WORDS, contacts_chart=contacts_chart, bridge_steps=bridge_steps,
-                       bridge_ends=bridge_ends)
+                       bridge_ends=bridge_ends, BRIDGE_STEPS=BRIDGE_STEPS)
     return env
 
 
