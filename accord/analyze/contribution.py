@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from accord.analyze.hierarchy import Link, links
 from accord.analyze.values import Series
@@ -48,24 +48,20 @@ def granger_test(child: np.ndarray, parent: np.ndarray, order: int, first_lag: i
     length (already differenced). With first_lag 1 this is Granger's test (statsmodels' ssr_ftest)."""
     n = len(parent)
     y = parent[order:]
-    own = np.column_stack([parent[order - k:n - k] for k in range(1, order + 1)])
-    other = np.column_stack([child[order - k:n - k] for k in range(first_lag, first_lag + order)])
-    ones = np.ones((len(y), 1))
-    restricted = np.hstack([own, ones])
-    full = np.hstack([own, other, ones])
-    ssr_r = _ssr(restricted, y)
-    ssr_u = _ssr(full, y)
-    df_den = len(y) - full.shape[1]
-    if ssr_u <= 1e-12 * max(ssr_r, 1e-300):   # the child's past explains the parent exactly
+    own = [parent[order - k:n - k] for k in range(1, order + 1)]
+    other = [child[order - k:n - k] for k in range(first_lag, first_lag + order)]
+    # One QR of [1, parent lags, child lags] gives both nested fits: the residual sum of squares of the
+    # first k columns is |y|² minus the squares of the first k coordinates of Q'y.
+    q = np.linalg.qr(np.column_stack([np.ones(len(y))] + own + other))[0]
+    z = q.T @ y
+    total = float(y @ y)
+    ssr_r = max(total - float(z[:order + 1] @ z[:order + 1]), 0.0)
+    ssr_u = max(total - float(z @ z), 0.0)
+    df_den = len(y) - (2 * order + 1)
+    if ssr_u <= 1e-12 * max(ssr_r, 1e-300):   # the child's values explain the parent exactly
         return (float("inf"), 0.0, order, df_den) if ssr_r > ssr_u else (0.0, 1.0, order, df_den)
     f = max((ssr_r - ssr_u) / order / (ssr_u / df_den), 0.0)
-    return float(f), float(stats.f.sf(f, order, df_den)), order, df_den
-
-
-def _ssr(x: np.ndarray, y: np.ndarray) -> float:
-    beta = np.linalg.lstsq(x, y, rcond=None)[0]
-    resid = y - x @ beta
-    return float(resid @ resid)
+    return f, float(special.fdtrc(order, df_den, f)), order, df_den
 
 
 def cross_correlations(child: np.ndarray, parent: np.ndarray, max_lag: int) -> list[float | None]:
@@ -75,10 +71,12 @@ def cross_correlations(child: np.ndarray, parent: np.ndarray, max_lag: int) -> l
     n = len(parent)
     for k in range(max_lag + 1):
         a, b = child[:n - k], parent[k:]
-        if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        if len(a) < 3:
             out.append(None)
-        else:
-            out.append(float(np.corrcoef(a, b)[0, 1]))
+            continue
+        a, b = a - a.mean(), b - b.mean()
+        den = float(np.sqrt((a @ a) * (b @ b)))
+        out.append(None if den == 0 else float(np.clip((a @ b) / den, -1.0, 1.0)))
     return out
 
 
