@@ -323,6 +323,23 @@ app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop
 
 @app.command()
 @user_errors
+def report(project: Path = ProjectOpt,
+           out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: report.html "
+                                                                 "in the project folder)."),
+           as_of: Optional[str] = AsOfOpt):
+    """The whole picture of the project as one self-contained HTML page."""
+    as_of_d = _date(as_of, "--as-of")
+    from accord.check import run_check
+    from accord.project.settings import resolve_today
+    from accord.render.html import write_report
+    proj = _load(project)
+    today = resolve_today(as_of_d, proj.settings)
+    path = write_report(proj, today, run_check(proj, today), out or proj.root / "report.html")
+    print(f"wrote {path}")
+
+
+@app.command()
+@user_errors
 def init(directory: Path = typer.Argument(Path("."), help="Folder to create the project in."),
          name: Optional[str] = typer.Option(None, "--name", help="Project name (default: the folder name).")):
     """Scaffold accord.yml and a commented example definitions file for your own data."""

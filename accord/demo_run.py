@@ -26,10 +26,7 @@ def run_demo(directory: Path) -> None:
     out.print(f"findings: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
     for code, n in sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])):
         out.print(f"  {n:>3} × {code}")
-    try:
-        from accord.report import write_report
-    except ImportError:
-        return
+    from accord.render.html import write_report
     path = write_report(project, today, result, directory / "report.html")
     out.print(f"report: {path}")
     out.print(f"next: open the report, read {directory / 'README.md'} for what was planted, and try\n"

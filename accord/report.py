@@ -2,7 +2,7 @@
 
 `build_report` computes every metric once per grain it is shown at (one `compute()` call per grain, never
 one per metric), judges targets on the last complete period, and sorts findings into what someone should
-do about them. Renderers turn the `Report` into a page; `write_report` is the entry point that does both.
+do about them. Renderers turn the `Report` into a page (`accord.render.html.write_report` does both).
 """
 from __future__ import annotations
 
@@ -713,13 +713,3 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     tree_section,
     decisions_section,
 )
-
-
-def write_report(project: Project, today: dt.date, check_result: CheckResult, out_path: Path) -> Path:
-    """Build the report and write it as one self-contained HTML page; returns the path written."""
-    from accord.render.html import render_report  # the renderer sits above this floor; only this call reaches it
-    report = build_report(project, today, check_result)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(render_report(report), encoding="utf-8")
-    return out_path

@@ -172,3 +172,12 @@ def test_help_does_not_import_the_heavy_modules():
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
     assert out == "[]"
+
+
+def test_report_writes_one_page_into_the_project(proj):
+    r = run("report", "--project", str(proj))
+    assert r.returncode == 0, r.stderr
+    page = (proj / "report.html").read_text()
+    assert r.stdout.strip() == f"wrote {proj / 'report.html'}"
+    assert "orders_placed" in page or "Orders placed" in page
+    assert "<script src" not in page and "<link " not in page

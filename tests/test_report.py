@@ -14,10 +14,10 @@ import pytest
 from accord.check import run_check
 from accord.engine import open_engine
 from accord.project.loader import load_project
-from accord.render.html import render_report
+from accord.render.html import render_report, write_report
 from accord.render.text import format_value
 from accord.report import (ACTIONS, Contact, CustomerStory, RuleBreach, Section, TouchpointsView, TreeNode,
-                           build_report, write_report)
+                           build_report)
 
 TODAY = dt.date(2026, 7, 14)
 

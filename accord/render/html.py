@@ -348,3 +348,12 @@ def render_page(template: str, **context) -> str:
 
 def render_report(report) -> str:
     return render_page("report.html.j2", report=report, title=f"{report.project} — metrics report")
+
+
+def write_report(project, today, check_result, out_path: Path) -> Path:
+    """Build the report and write it as one self-contained HTML page; returns the path written."""
+    from accord.report import build_report
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(render_report(build_report(project, today, check_result)), encoding="utf-8")
+    return out_path
