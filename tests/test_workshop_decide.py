@@ -174,7 +174,8 @@ def test_updating_a_decision_keeps_every_other_byte_and_the_comments_inside_it(t
     assert d.canonical[0].fingerprint == fingerprint(p, p.metric("sales_pipeline"))   # refreshed from 'old'
     assert [(a.metric, a.for_, a.rename_to) for a in d.alternates] == [
         ("marketing_pipeline", ("channels",), "Campaign pipeline")]
-    assert [(f.task, f.done) for f in d.follow_ups] == [("Remove stage Nurture", True), ("Relabel the dashboard", False)]
+    assert [(f.task, f.done) for f in d.follow_ups] == [("Remove stage Nurture", True),
+                                                         ("Relabel the dashboard", False)]
     assert d.unresolved == ("Finance weighting is not agreed",)
     assert result.notes and "finance_pipeline" in result.notes[0]   # labelled Pipeline, not named
 
@@ -322,6 +323,9 @@ def test_the_command_asks_in_a_terminal_and_never_with_no_input(tmp_path):
     assert [(c.metric, c.for_) for c in d.canonical] == [("leads", ("funnel review",))]
     assert [(a.metric, a.for_) for a in d.alternates] == [("sales_leads", ("SDR capacity",))]
     assert d.review_every == "year" and d.owner == "o@x.example"
-    r = subprocess.run([sys.executable, "-m", "accord.cli", "workshop", "decide", "Pipeline", "--project",
-                        str(p.root), "--no-input", "--owner", "o@x.example"], capture_output=True, text=True)
-    assert r.returncode == 2 and "--canonical METRIC" in r.stderr and "Traceback" not in r.stderr
+    from typer.testing import CliRunner
+
+    from accord.cli import app
+    r = CliRunner().invoke(app, ["workshop", "decide", "Pipeline", "--project", str(p.root), "--no-input",
+                                 "--owner", "o@x.example"])
+    assert r.exit_code == 2 and "--canonical METRIC" in r.stderr

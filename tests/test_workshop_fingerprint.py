@@ -102,7 +102,8 @@ CHANGED = {
 
 
 def _fp(tmp_path, metrics: str) -> str:
-    root = write_project(tmp_path, {"defs.yml": SOURCES + metrics, "data/crm.csv": "id\n1\n", "data/sheet.csv": "id\n1\n"})
+    root = write_project(tmp_path, {"defs.yml": SOURCES + metrics, "data/crm.csv": "id\n1\n",
+                                    "data/sheet.csv": "id\n1\n"})
     p = load_project(root)
     return fingerprint(p, p.metric("pipeline"))
 

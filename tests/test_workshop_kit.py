@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
-
 import duckdb
 import pytest
 from factory import snapshot, write_project
@@ -155,7 +152,8 @@ def test_kit_sections_and_values_equal_the_yaml_the_data_and_the_answers(project
     assert tp.period == "2026-Q2" and tp.prework_missing == ["marketing"]
     crm, ma = project.root / "data/crm.csv", project.root / "data/ma.csv"
     sales = duckdb.sql(f"""select sum(amount) from read_csv('{crm}') where created_at >= '2026-04-01'
-        and created_at < '2026-07-01' and stage in ('SQL', 'Proposal') and not coalesce(is_test, false)""").fetchall()[0][0]
+        and created_at < '2026-07-01' and stage in ('SQL', 'Proposal')
+        and not coalesce(is_test, false)""").fetchall()[0][0]
     marketing = duckdb.sql(f"""select sum(amount) from read_csv('{ma}') where created_at >= '2026-04-01'
         and created_at < '2026-07-01' and campaign is not null""").fetchall()[0][0]
     v = {x.metric: x for x in tp.versions}
@@ -181,7 +179,8 @@ def test_kit_sections_and_values_equal_the_yaml_the_data_and_the_answers(project
     md = kit_markdown(kit)
     for heading in ("## The 90-minute agenda", "### 0–10 min · Frame the decision",
                     "### 10–25 min · Show the competing definitions side by side",
-                    "### 25–45 min · Build the metric decision table", "### 45–65 min · Force the highest-cost decisions",
+                    "### 25–45 min · Build the metric decision table",
+                    "### 45–65 min · Force the highest-cost decisions",
                     "### 65–80 min · Assign owners and follow-up fixes", "### 80–90 min · Lock the rollout message",
                     "## 'Pipeline': the definitions side by side", "### The bridge between the numbers",
                     "## 'Pipeline': the metric decision table", "## The conflict checklist", "## The rollout note",
@@ -233,15 +232,18 @@ def test_up_to_three_labels_and_unknown_ones_are_refused(project):
 
 
 def test_kit_command_refuses_with_exit_2_and_writes_nothing(project):
+    from typer.testing import CliRunner
+
+    from accord.cli import app
     before = snapshot(project.root)
-    run = [sys.executable, "-m", "accord.cli", "workshop", "kit", "--project", str(project.root)]
-    r = subprocess.run(run + ["Pipeline", "Qualified leads", "ARR", "Leads"], capture_output=True, text=True)
-    assert r.returncode == 2 and "one to three" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run(run + ["pipline"], capture_output=True, text=True)
-    assert r.returncode == 2 and "Did you mean 'Pipeline'?" in r.stderr
+    run = ["workshop", "kit", "--project", str(project.root)]
+    r = CliRunner().invoke(app, run + ["Pipeline", "Qualified leads", "ARR", "Leads"])
+    assert r.exit_code == 2 and "one to three" in r.stderr
+    r = CliRunner().invoke(app, run + ["pipline"])
+    assert r.exit_code == 2 and "Did you mean 'Pipeline'?" in r.stderr
     assert snapshot(project.root) == before
-    r = subprocess.run(run + ["Pipeline", "--format", "md"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    r = CliRunner().invoke(app, run + ["Pipeline", "--format", "md"])
+    assert r.exit_code == 0, r.output
     assert "## 'Pipeline': the metric decision table" in (project.root / "workshop-kit-pipeline.md").read_text()
 
 

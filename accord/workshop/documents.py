@@ -66,7 +66,8 @@ def _bridge_charts(kit) -> dict:
         for i, b in enumerate(t.bridges):
             if b.refused:
                 continue
-            ends = [SimpleNamespace(metric=name, label=name, team=versions[name].team, unit=versions[name].unit, value=value)
+            ends = [SimpleNamespace(metric=name, label=name, team=versions[name].team, unit=versions[name].unit,
+                                    value=value)
                     for name, value in ((b.a, b.start), (b.b, b.end))]
             view = SimpleNamespace(variants=ends, bridge_from=b.a, bridge_to=b.b, bridge_ends=(b.start, b.end),
                                    bridge=[SimpleNamespace(what=words, delta=delta, rows=None)
