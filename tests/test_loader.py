@@ -214,6 +214,112 @@ def test_missing_project_folder_and_missing_accord_yml_are_user_errors(tmp_path)
     assert "no accord.yml" in e.value.lines()[0]
 
 
+# ---------------------------------------------------------------- statements are refused before anything runs
+
+STATEMENTS = ["drop table crm", "delete from crm", "insert into crm values (1)", "update crm set amount = 0",
+              "create table y as select 1", "alter table crm add column z int", "truncate table crm",
+              "attach 'other.db'", "detach other", "copy crm to 'out.csv'", "install httpfs", "load httpfs",
+              "pragma version", "set threads = 1", "call f()", "vacuum", "grant select on crm to x",
+              "use other", "describe crm", "show tables", "begin", "commit", "summarize crm",
+              "1=1; drop table crm", "amount > 0; delete from crm", "(delete from crm)",
+              "amount in (select amount from crm)", "exists (select 1)"]
+
+
+def _with_clause(tmp_path: Path, sql: str, where: str = "include") -> Path:
+    quoted = sql.replace("'", "''")
+    return _project(tmp_path, {
+        "accord.yml": "project: acme\n",
+        "data/crm.csv": "id,created_at,amount\n1,2026-01-05,10\n",
+        "defs.yml": "sources:\n  - {name: crm, path: data/crm.csv, time: created_at}\n"
+                    "metrics:\n  - name: pipeline\n    team: sales\n    level: function\n    source: crm\n"
+                    + (f"    measure: '{quoted}'\n" if where == "measure" else
+                       f"    measure: sum(amount)\n    {where}:\n      - name: clause\n        sql: '{quoted}'\n"),
+    })
+
+
+@pytest.mark.parametrize("sql", STATEMENTS)
+@pytest.mark.parametrize("where", ["include", "exclude", "measure"])
+def test_a_statement_in_a_clause_or_measure_is_refused(tmp_path, sql, where):
+    root = _with_clause(tmp_path, sql, where)
+    with pytest.raises(UserError) as e:
+        load_project(root)
+    (line,) = e.value.lines()
+    assert line.startswith(f"defs.yml:{11 if where != 'measure' else 8}:"), line
+    assert "COMMAND" not in line and "an USE" not in line, line
+    assert "metric 'pipeline'" in line
+
+
+def test_a_plain_clause_still_loads(tmp_path):
+    project = load_project(_with_clause(tmp_path, "amount > 0 and created_at is not null"))
+    assert project.metrics[0].include[0].sql == "amount > 0 and created_at is not null"
+
+
+@pytest.mark.parametrize("sql", ["delete from crm", "select 1; drop table crm", "drop table crm",
+                                 "with x as (select 1) delete from crm", "create table y as select 1",
+                                 "insert into crm select * from crm", "copy (select 1) to 'out.csv'",
+                                 "attach 'other.db'", "select * from crm where id in (select 1); vacuum",
+                                 "select 'unterminated", "", "   "])
+def test_a_sql_source_that_writes_or_is_not_one_select_is_refused(tmp_path, sql):
+    quoted = sql.replace("'", "''")
+    root = _project(tmp_path, {
+        "accord.yml": "project: acme\n",
+        "data/crm.csv": "id,created_at,amount\n1,2026-01-05,10\n",
+        "defs.yml": "sources:\n  - {name: crm, path: data/crm.csv, time: created_at}\n"
+                    f"  - name: derived\n    sql: '{quoted}'\n    time: created_at\n",
+    })
+    with pytest.raises(UserError) as e:
+        load_project(root)
+    assert any(line.startswith("defs.yml:4:") and "source 'derived'" in line for line in e.value.lines()), \
+        e.value.lines()
+
+
+def test_a_sql_source_over_other_sources_loads(tmp_path):
+    root = _project(tmp_path, {
+        "accord.yml": "project: acme\n",
+        "data/crm.csv": "id,created_at,amount\n1,2026-01-05,10\n",
+        "defs.yml": "sources:\n  - {name: crm, path: data/crm.csv, time: created_at}\n"
+                    "  - name: big_deals\n    sql: |\n      with b as (select * from crm where amount > 5)\n"
+                    "      select * from b\n    time: created_at\n"
+                    "metrics:\n  - {name: n, team: sales, level: role, source: big_deals, measure: count(*)}\n",
+    })
+    assert [s.name for s in load_project(root).sources] == ["crm", "big_deals"]
+
+
+def test_a_column_inside_a_multi_line_value_is_not_guessed(tmp_path):
+    root = _project(tmp_path, {
+        "accord.yml": "project: acme\n",
+        "data/crm.csv": "id,created_at,amount\n1,2026-01-05,10\n",
+        "defs.yml": "sources:\n  - {name: crm, path: data/crm.csv, time: created_at}\n"
+                    "metrics:\n  - name: pipeline\n    team: sales\n    level: function\n    source: crm\n"
+                    "    measure: |\n      sum(amount)\n        + amount\n",
+    })
+    with pytest.raises(UserError) as e:
+        load_project(root)
+    assert e.value.lines() == ["defs.yml:8:14: metric 'pipeline': measure reads column 'amount' outside any "
+                               "aggregate. wrap it in an aggregate"]
+
+
+# ---------------------------------------------------------------- YAML that would hang or recurse
+
+def test_an_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 10)}]")
+    root = _project(tmp_path, {"accord.yml": "project: acme\n", "metrics.yml": "\n".join(lines) + "\nmetrics: []\n"})
+    with pytest.raises(UserError) as e:
+        load_project(root)
+    assert e.value.lines() == ["metrics.yml: expands to more than 200,000 values through its anchors and aliases "
+                               "(&, *). write the definitions out without nested aliases"]
+
+
+def test_an_alias_inside_itself_is_refused(tmp_path):
+    root = _project(tmp_path, {"accord.yml": "project: acme\n", "metrics.yml": "&m {metrics: [*m]}\n"})
+    with pytest.raises(UserError) as e:
+        load_project(root)
+    (line,) = e.value.lines()
+    assert line.startswith("metrics.yml:1:") and "refers to the collection that holds it" in line
+
+
 # ---------------------------------------------------------------- robustness: only UserError, ever
 
 _KEYS = sorted({"name", "team", "level", "source", "measure", "ratio", "formula", "include", "exclude", "sql",

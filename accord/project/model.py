@@ -65,6 +65,13 @@ class Source(Located):
     key: str | None = None
     time: str | None = None
 
+    @field_validator("path", "table", "sql")
+    @classmethod
+    def _not_empty(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("is empty. write a value after the key, or remove the key")
+        return v
+
     @model_validator(mode="after")
     def _one_origin(self):
         given = [k for k in ("path", "table", "sql") if getattr(self, k)]

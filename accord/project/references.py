@@ -51,14 +51,15 @@ def parse_expression(text: str) -> exp.Expression:
     try:
         tree = parse_fragment(text)
     except FragmentError as e:
-        raise FragmentError(_plain_words(str(e)), e.col) from None
+        message = str(e).replace(" COMMAND statement", f" {_first_word(text)} statement", 1)
+        raise FragmentError(_plain_words(message), e.col) from None
     try:
         sqlglot.parse_one(text, read=DIALECT, into=exp.Condition)
     except (ParseError, TokenError):
         if isinstance(tree, exp.Alias):
             raise FragmentError("names its result with AS. remove the alias: the metric's name is its name") \
                 from None
-        kind = tree.key.upper()
+        kind = _first_word(text) if isinstance(tree, exp.Command) else tree.key.upper()
         raise FragmentError(_READ_ONLY.format(where="is", kind=kind, article=_article(kind))) from None
     return tree
 
@@ -71,7 +72,11 @@ _QUERY = ("{where} a query, not an expression. write one expression over the sou
 
 
 def _article(word: str) -> str:
-    return "an" if word[:1].upper() in "AEIOU" else "a"
+    return "an" if word[:1].upper() in "AEIOU" and not word.upper().startswith(("USE", "UNI")) else "a"
+
+
+def _first_word(text: str) -> str:
+    return (re.findall(r"[A-Za-z_]+", text) or ["SQL"])[0].upper()
 
 
 _OPERATORS = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=",

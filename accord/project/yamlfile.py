@@ -125,7 +125,9 @@ def _value_problem(rel: str, text: str, error: Exception) -> Problem:
     """A scalar ruamel cannot build (a date like 2026-02-30, `!!int x`), found by building each one alone."""
     yaml = YAML(typ="rt")
     try:
-        root = yaml.compose(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            root = yaml.compose(text)
     except Exception:  # noqa: BLE001
         root = None
     seen: set[int] = set()
@@ -140,10 +142,11 @@ def _value_problem(rel: str, text: str, error: Exception) -> Problem:
                 yaml.constructor.construct_object(node, deep=True)
             except Exception as e:  # noqa: BLE001
                 line, col = node.start_mark.line + 1, node.start_mark.column + 1
-                if node.tag.endswith(":timestamp"):
+                tag = str(node.tag)
+                if tag.endswith(":timestamp"):
                     return Problem(rel, line, col, f"'{node.value}' is not a real date or time ({_first_line(e)}). "
                                                    "write an existing date as YYYY-MM-DD")
-                kind = node.tag.rsplit(":", 1)[-1]
+                kind = tag.rsplit(":", 1)[-1]
                 return Problem(rel, line, col, f"'{node.value}' cannot be read as {kind}. fix the value or "
                                                "remove the tag")
         elif isinstance(node, MappingNode):
