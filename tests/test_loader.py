@@ -133,6 +133,19 @@ def test_yaml_without_definition_keys_is_skipped_and_listed(tmp_path):
     assert [m.name for m in project.metrics] == ["pipeline"]
 
 
+def test_an_unreadable_yaml_file_without_definition_keys_is_skipped_not_an_error(tmp_path):
+    root = _project(tmp_path, {
+        "accord.yml": "project: acme\n",
+        "data/crm.csv": "id,created_at,amount\n1,2026-01-05,10\n",
+        "metrics/sales.yml": VALID_METRICS,
+        "charts/values.yaml": "image: {{ .Values.image }}\nports: [80\n",
+        "compose.yml": "services:\n\tweb: {}\n",
+    })
+    project = load_project(root)
+    assert project.files_read == ("metrics/sales.yml",)
+    assert project.files_skipped == ("charts/values.yaml", "compose.yml")
+
+
 @pytest.mark.parametrize("folder", [".hidden", "defs/.cache", "prework", "target", "dbt_packages",
                                     "node_modules", "sub/node_modules"])
 def test_skipped_folders_are_not_read(tmp_path, folder):

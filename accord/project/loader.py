@@ -61,6 +61,9 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
     for path in discover(root, config.paths if config else None):
         rel = path.relative_to(root).as_posix()
         doc, errs = read_yaml(path, rel)
+        if errs and not _names_a_section(path):
+            skipped.append(rel)  # not a definitions file (a CI config, a template): its syntax is not ours to judge
+            continue
         if errs:
             problems += errs
             names.unsure_of_all()  # the file may define any name
@@ -96,6 +99,18 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
     if problems:
         raise UserError(problems)
     return project
+
+
+_SECTION_KEY = re.compile(rb"(?:^|[\s{,])[\"']?(?:" + b"|".join(k.encode() for k in SECTIONS) + rb")[\"']?\s*:",
+                          re.MULTILINE)
+
+
+def _names_a_section(path: Path) -> bool:
+    """Whether a file that cannot be read as YAML looks like a definitions file: a section key appears."""
+    try:
+        return bool(_SECTION_KEY.search(path.read_bytes()))
+    except OSError:
+        return True
 
 
 def discover(root: Path, globs: tuple[str, ...] | None) -> list[Path]:
