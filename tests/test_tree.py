@@ -385,3 +385,31 @@ def test_command_prints_the_tree_as_json(built):
     res = CliRunner().invoke(app, ["tree", "--project", str(built[3]), "--format", "json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout) == json.loads(json.dumps(built[0].as_dict()))
+
+
+# ---------------------------------------------------------------- edges of the shape
+
+def test_no_data_cycles_and_unknown_parents(make_project):
+    """A project whose data are empty, whose parents form a cycle and name a metric that does not exist:
+    the tree still draws every metric once, with no verdict it cannot back with numbers."""
+    table = pa.table({"id": pa.array([], pa.int64()), "at": pa.array([], pa.date32()),
+                      "amount": pa.array([], pa.float64())})
+    project = make_project(
+        [{"name": "s", "path": "data/s.parquet", "key": "id", "time": "at"}],
+        [{"name": "a", "source": "s", "measure": "sum(amount)", "parents": [{"metric": "b"}],
+          "target": {"direction": "up", "value": 1}},
+         {"name": "b", "source": "s", "measure": "sum(amount)", "parents": [{"metric": "a"}, {"metric": "nope"}]},
+         {"name": "c", "source": "s", "measure": "avg(amount)", "level": "company"}],
+        data={"data/s.parquet": table})
+    engine = open_engine("duckdb", None, "UTC")
+    try:
+        tree = build_tree(project, engine, TODAY)
+    finally:
+        engine.close()
+    assert list(tree.nodes) == ["c", "a", "b"]
+    assert [(p.node.name, p.parent, p.repeat) for p in tree.walk()] == [("c", None, False), ("a", None, False),
+                                                                         ("b", "a", False)]
+    assert {e.verdict for e in tree.edges} == {"insufficient-data"} and len(tree.edges) == 2
+    assert all(n.status == "none" and n.trend is None and n.numbers.value is None for n in tree.nodes.values())
+    assert tree.findings == []        # 'a' is a volume with a target, balanced by c, an average of the same rows
+    json.dumps(tree.as_dict())

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 from markupsafe import Markup
 
 from accord.render.html import COLOURS, _figure, _svg, render_page, trend_chart
-from accord.render.tree_text import (MOVING_WORDS, STATUS_WORDS, VERDICT_WORDS, change_words, p_words,
-                                     per_period, target_words, value_words)
+from accord.render.tree_text import (MOVING_WORDS, STATUS_WORDS, VERDICT_WORDS, change_words, lag_words,
+                                     p_words, per_period, target_words, value_words)
 
 FILL = {"green": "#e7f5ec", "red": "#fdecea", "none": "#f6f7f9"}
 EDGE = {"supported": (COLOURS["met"], "-", 2.2), "reversed": (COLOURS["missed"], "-", 2.2),
@@ -28,7 +28,7 @@ def _when(edge) -> str:
     s = edge.stats
     if s.best_lag is None:
         return ""
-    return f"same {edge.grain}" if s.best_lag == 0 else f"{s.best_lag} {edge.grain}{'s' if s.best_lag != 1 else ''} later"
+    return lag_words(s.best_lag, edge.grain)
 
 
 def edge_numbers(edge) -> str:

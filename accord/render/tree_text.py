@@ -66,6 +66,11 @@ def trend_words(trend, unit: str | None) -> str:
             f"({per_period(trend.slope, unit)} a {trend.grain}, p {p_words(trend.p_value)})")
 
 
+def lag_words(lag: int, grain: str) -> str:
+    """same week, 1 week later, 5 weeks later."""
+    return f"same {grain}" if lag == 0 else f"{lag} {grain}{'s' if lag != 1 else ''} later"
+
+
 def edge_words(edge) -> Text:
     s = edge.stats
     word, style = VERDICT_WORDS[edge.verdict]
@@ -79,8 +84,7 @@ def edge_words(edge) -> Text:
         return out
     numbers = []
     if s.correlation is not None:
-        when = "same " + edge.grain if s.best_lag == 0 else f"{s.best_lag} {edge.grain}{'s' if s.best_lag != 1 else ''} later"
-        numbers.append(f"correlation {s.correlation:+.2f} {when}")
+        numbers.append(f"correlation {s.correlation:+.2f} {lag_words(s.best_lag, edge.grain)}")
     numbers.append(f"adjusted p {p_words(edge.p_adjusted)}")
     numbers.append(f"{s.periods} {edge.grain}s")
     out.append(" — " + ", ".join(numbers), style="dim")
