@@ -48,6 +48,24 @@ class InternalError(AccordError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """' Did you mean 'x'?' for the nearest choice, or ''."""
-    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    """' Did you mean 'x'?' for a near choice, or ''.
+
+    Near: similar by difflib's ratio (0.6 and up) and at most two edits away, or very similar (0.75 and up),
+    so 'add' suggests 'ads' but 'churned_arr' does not suggest 'new_arr'.
+    """
+    word = str(word)
+    for candidate in difflib.get_close_matches(word, sorted(set(map(str, choices))), n=3, cutoff=0.6):
+        ratio = difflib.SequenceMatcher(None, word, candidate).ratio()
+        if ratio >= 0.75 or _edits(word.lower(), candidate.lower()) <= 2:
+            return f" Did you mean '{candidate}'?"
+    return ""
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (the words are short)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]

@@ -48,6 +48,15 @@ def parse_fragment(text: str) -> exp.Expression:
             where = "is" if node is tree else "contains"
             raise FragmentError(f"{where} a {kind} statement, not an expression. "
                                 "write one expression; use a `sql:` source for queries")
+    # sqlglot gives some statements (DROP, ALTER, ATTACH, ...) classes of their own: whatever the class,
+    # an expression must also parse as a plain condition, or it is refused.
+    try:
+        sqlglot.parse_one(text, read=DIALECT, into=exp.Condition)
+    except (ParseError, TokenError):
+        if isinstance(tree, exp.Alias):
+            raise FragmentError("names its result with AS. remove the alias: the metric's name is its name")
+        raise FragmentError(f"is a {tree.key.upper()} statement, not an expression. a definition only reads "
+                            "data: write one expression over the source's columns")
     return tree
 
 
