@@ -172,6 +172,8 @@ def test_kit_sections_and_values_equal_the_yaml_the_data_and_the_answers(project
     assert table["excludes"][1].text == "test accounts (is_test)" and table["excludes"][0].blank
     assert table["owner"][0].text == "jo@x.example (team lead; no owner named)"
     assert "crm (crm)" in table["calculated"][1].text
+    # answers left as pre-filled are the YAML speaking, not the team
+    assert [c.origin for c in table["calculated"]] == ["yaml", "yaml"]
     # the bridge between the two numbers adds up to the gap
     [b] = tp.bridges
     assert (b.start, b.end) == (655, 400) and b.gap == pytest.approx(sum(d for d, _ in b.steps))

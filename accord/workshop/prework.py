@@ -46,7 +46,8 @@ class Request:
 
 @dataclass
 class Answers:
-    """One team's returned answers: per metric {question key: text or None}, and the sharper question."""
+    """One team's returned answers: per metric {question key: text, or None when blank or left as pre-filled},
+    and the sharper question."""
 
     team: str
     file: str
@@ -188,9 +189,12 @@ def read_answers(project: Project, t: Topic, folder: Path | None = None) -> dict
             continue
         for metric, entry in given.items():
             entry = entry if isinstance(entry, dict) else {}
-            a.metrics[str(metric)] = {key: _text(entry.get(key)) for key, _ in QUESTIONS}
+            before = prefilled.get(str(metric), {})
+            given = {key: _text(entry.get(key)) for key, _ in QUESTIONS}
+            # an answer left as pre-filled is the YAML speaking, not the team
+            a.metrics[str(metric)] = {k: None if v == before.get(k) else v for k, v in given.items()}
         a.returned = bool(a.answered_by or a.others_wrong or any(
-            answers != prefilled.get(metric, {}) for metric, answers in a.metrics.items()))
+            v is not None for answers in a.metrics.values() for v in answers.values()))
         out[team] = a
     if problems:
         raise UserError(problems)
