@@ -22,8 +22,6 @@ from accord.project.durations import in_periods
 from accord.project.lint import metric_owner
 from accord.project.model import Metric, Project, Target
 
-STATUSES = ("green", "red", "none")
-
 
 def target_status(target: Target | None, value: float | None) -> str:
     """green when the value meets the target (≥ up, ≤ down), red when not, none without target or value."""
