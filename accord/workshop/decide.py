@@ -252,6 +252,10 @@ def _apply(project: Project, item: CommentedMap, spec: DecisionSpec, decided: di
     elif old_canonical:
         _refresh(project, old_canonical)
     old_alternates = item.get("alternates") or []
+    if spec.alternates is None and spec.canonical is not None and \
+            any(isinstance(e, dict) and e.get("metric") == spec.canonical.metric for e in old_alternates):
+        spec = replace(spec, alternates=[Use(e["metric"]) for e in old_alternates
+                                         if isinstance(e, dict) and e.get("metric") != spec.canonical.metric])
     if spec.alternates is not None:
         if spec.alternates or old_alternates:
             set_key(item, "alternates", _entries(project, old_alternates, spec.alternates))
