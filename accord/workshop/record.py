@@ -140,6 +140,8 @@ def write_decision(path: Path, rel: str, label: str, synonyms: dict, change: Cal
 
 
 def _write(path: Path, lines: list[str], bom: bool) -> None:
+    if lines and lines[0].endswith("\r\n"):  # a Windows file keeps its line endings
+        lines = [x[:-1] + "\r\n" if x.endswith("\n") and not x.endswith("\r\n") else x for x in lines]
     data = "".join(lines).encode("utf-8")
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
 
