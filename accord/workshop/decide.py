@@ -284,10 +284,10 @@ def _entries(project: Project, old, uses: list[Use]):
             entry = block_map([("metric", use.metric)])
         if use.for_:
             if list(entry.get("for") or []) != list(use.for_):
-                _put(entry, "for", block_seq(list(use.for_), flow=True), after="metric")
+                _put(entry, "for", block_seq(list(use.for_), flow=True))
         if use.rename_to and entry.get("rename_to") != use.rename_to:
-            _put(entry, "rename_to", use.rename_to, after="for")
-        _put(entry, "fingerprint", fingerprint(project, project.metric(use.metric)), after="rename_to")
+            _put(entry, "rename_to", use.rename_to)
+        _put(entry, "fingerprint", fingerprint(project, project.metric(use.metric)))
         out.append(entry)
     if [e.get("metric") for e in old if isinstance(e, dict)] == [u.metric for u in uses] and \
             all(a is b for a, b in zip(old, out)):
@@ -298,11 +298,11 @@ def _entries(project: Project, old, uses: list[Use]):
 def _refresh(project: Project, entries) -> None:
     for entry in entries:
         if isinstance(entry, dict) and project.has_metric(entry.get("metric", "")):
-            _put(entry, "fingerprint", fingerprint(project, project.metric(entry["metric"])), after="rename_to")
+            _put(entry, "fingerprint", fingerprint(project, project.metric(entry["metric"])))
 
 
-def _put(entry: CommentedMap, key: str, value, after: str) -> None:
-    """Set `key` in a small mapping, placed after `after` (or what precedes it) when new."""
+def _put(entry: CommentedMap, key: str, value) -> None:
+    """Set `key` in an entry, placed in the order metric, for, rename_to, fingerprint when new."""
     if key in entry:
         if entry[key] != value:
             entry[key] = value
