@@ -43,7 +43,8 @@ def _load(project: Path):
 @user_errors
 def prework(label: str = typer.Argument(..., help="The label the workshop is about, such as Pipeline."),
             project: Path = ProjectOpt,
-            out: Optional[Path] = typer.Option(None, "--out", help="Folder to write to (default: PROJECT/prework).")):
+            out: Optional[Path] = typer.Option(None, "--out", help="Folder to write to (default: PROJECT/prework, "
+                                                                   "where the kit reads the answers back).")):
     """One pre-work request per team using LABEL (Markdown to send) and its YAML answer template."""
     from accord.workshop.documents import prework_markdown
     from accord.workshop.prework import PREWORK_DIR, write_prework
