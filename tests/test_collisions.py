@@ -43,6 +43,8 @@ def test_synonyms_are_whole_labels():
     ("a > 1 and b < 2", "(b < 2) AND (a > 1)"),
     ("o.stage = 'x'", "'x' = stage"),
     ("a and (b and c)", "(c and a) and b"),
+    ("1000 <= amount", "amount >= 1000"),
+    ("5 > x and 'a' <> stage", "x < 5 and stage != 'a'"),
     ("x = 1 or stage in ('a') or stage = 'b'", "stage in ('b', 'a') or x = 1"),
 ])
 def test_equivalent_fragments_normalize_alike(a, b):

@@ -8,6 +8,9 @@ from sqlglot import exp
 
 DIALECT = "duckdb"
 
+# `1000 <= amount` is `amount >= 1000`: comparisons are written with the value on the right.
+_MIRROR = {exp.EQ: exp.EQ, exp.NEQ: exp.NEQ, exp.LT: exp.GT, exp.GT: exp.LT, exp.LTE: exp.GTE, exp.GTE: exp.LTE}
+
 
 def normalize(tree: exp.Expression) -> exp.Expression:
     """A canonical copy: unqualified lower-case columns, sorted AND/OR operands, `col = x OR col = y` as IN."""
@@ -28,8 +31,8 @@ def _canonical(node: exp.Expression) -> exp.Expression:
             node.set(key, _canonical(child))
         elif isinstance(child, list):
             node.set(key, [_canonical(c) if isinstance(c, exp.Expression) else c for c in child])
-    if isinstance(node, (exp.EQ, exp.NEQ)) and _is_value(node.this) and not _is_value(node.expression):
-        node = type(node)(this=node.expression, expression=node.this)
+    if isinstance(node, tuple(_MIRROR)) and _is_value(node.this) and not _is_value(node.expression):
+        node = _MIRROR[type(node)](this=node.expression, expression=node.this)
     if isinstance(node, exp.In) and node.expressions and not node.args.get("query"):
         return _in_or_eq(node.this, node.expressions, negated=False)
     if isinstance(node, exp.Or):
