@@ -349,8 +349,11 @@ class ReportContext:
 SectionBuilder = Callable[[ReportContext], "Section | None"]
 
 
-def label_of(m: Metric) -> str:
-    """The word people say: the label, else the name in words."""
+def label_of(project: Project, m: Metric) -> str:
+    """The word people say: the label a decision renamed it to, else its label, else the name in words."""
+    renamed = project.label_of(m.name)
+    if renamed != m.display_label:
+        return renamed
     return m.label or m.name.replace("_", " ").capitalize()
 
 
@@ -399,9 +402,9 @@ def _metric_view(project: Project, m: Metric, rows: list, open_counts: dict[str,
     last = complete[-1] if complete else None
     previous = complete[-2] if len(complete) > 1 else None
     recent = complete[-RECENT[grain]:]
-    feeds = tuple(label_of(project.metric(p.metric)) for p in m.parents if project.has_metric(p.metric))
+    feeds = tuple(label_of(project, project.metric(p.metric)) for p in m.parents if project.has_metric(p.metric))
     return MetricView(
-        name=m.name, label=label_of(m), team=m.team, level=m.level, owner=m.owner, decision=m.decision,
+        name=m.name, label=label_of(project, m), team=m.team, level=m.level, owner=m.owner, decision=m.decision,
         description=m.description, confidence=m.confidence, caveats=m.caveats, status=m.status, unit=m.unit,
         grain=grain, target=m.target, period=last.period if last else None, value=last.value if last else None,
         previous=previous.value if previous else None,
@@ -421,7 +424,7 @@ def _finding_view(project: Project, f: Finding, index: int, see: Section | None 
     for name in f.metrics:
         if project.has_metric(name):
             m = project.metric(name)
-            subjects.append((name, label_of(m), m.team))
+            subjects.append((name, label_of(project, m), m.team))
         else:
             subjects.append((name, name, None))
     facts, notes = evidence_facts(f.evidence)
@@ -681,7 +684,7 @@ def decisions_section(ctx: ReportContext) -> Section | None:
         return None
 
     def named(name: str) -> str:
-        return label_of(project.metric(name)) if project.has_metric(name) else name
+        return label_of(project, project.metric(name)) if project.has_metric(name) else name
 
     items = []
     for d in sorted(project.decisions, key=lambda d: (d.decided_on, d.label), reverse=True):

@@ -43,6 +43,7 @@ class Node:
     edges: tuple[Edge, ...]          # to its parents, in the order declared
     children: tuple[str, ...]
     recent: Series                   # the complete test-grain periods of the trend window
+    label: str = ""                  # the word it is shown under (a decision may have renamed it)
 
     @property
     def name(self) -> str:
@@ -53,7 +54,7 @@ class Node:
 
     def as_dict(self) -> dict:
         m, p = self.metric, self.numbers
-        return {"metric": m.name, "label": m.display_label, "team": m.team, "level": m.level, "kind": m.kind,
+        return {"metric": m.name, "label": self.label, "team": m.team, "level": m.level, "kind": m.kind,
                 "unit": m.unit, "owner": self.owner, "grain": p.grain, "period": p.period, "value": p.value,
                 "previous_period": p.previous_period, "previous_value": p.previous,
                 "change": {"absolute": p.change, "relative": p.relative},
@@ -152,7 +153,8 @@ def build_tree(project: Project, engine, today: dt.date) -> Tree:
     for r in top:
         visit(r)
     nodes = {n: Node(project.metric(n), metric_owner(project, project.metric(n)), numbers.judged[n], status[n],
-                     trends[n], tuple(edges[n]), tuple(kids[n]), numbers.test[n].tail(window)) for n in order}
+                     trends[n], tuple(edges[n]), tuple(kids[n]), numbers.test[n].tail(window),
+                     project.label_of(n)) for n in order}
     findings = (contribution_findings(project, tested)
                 + green_but_stalled(project, status, numbers.judged, trends)
                 + handoff_collisions(project, numbers, today)

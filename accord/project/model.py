@@ -357,6 +357,17 @@ class Project(Model):
     def team(self, name: str) -> Team | None:
         return self._index("teams").get(name)
 
+    def label_of(self, name: str) -> str:
+        """The label a metric is shown under: the `rename_to` a decision gave it as an alternate, else its own.
+
+        Once decided, one word stops meaning several numbers: reports, the tree and the kit all call this.
+        """
+        for d in self.decisions:
+            for a in d.alternates:
+                if a.metric == name and a.rename_to:
+                    return a.rename_to
+        return self.metric(name).display_label if self.has_metric(name) else name
+
     def has_metric(self, name: str) -> bool:
         return name in self._index("metrics")
 

@@ -79,7 +79,7 @@ def tree_diagram(tree) -> Markup:
                              facecolor=FILL[status], edgecolor=COLOURS[CHIP[status]] if status != "none" else "#98a2b3",
                              linewidth=1.1, linestyle="--" if place.repeat else "-")
         ax.add_patch(box)
-        label = ax.text(x + 8, y, _short(m.display_label, 30), va="center_baseline", ha="left", fontsize=9.5,
+        label = ax.text(x + 8, y, _short(node.label or m.display_label, 30), va="center_baseline", ha="left", fontsize=9.5,
                         fontweight="bold", color=COLOURS["line"])
         label.set_url(f"#m-{m.name}")
         if place.repeat:
@@ -115,7 +115,7 @@ def _view(node, tree) -> SimpleNamespace:
     """What trend_chart reads: the trend window's values, the target, the status."""
     m = node.metric
     series = [SimpleNamespace(value=v, period=p) for p, v in zip(node.recent.labels, node.recent.values)]
-    return SimpleNamespace(name=m.name, label=m.display_label, unit=m.unit, target=None, series=series,
+    return SimpleNamespace(name=m.name, label=node.label or m.display_label, unit=m.unit, target=None, series=series,
                            target_status=CHIP[node.status], grain=tree.test_grain)
 
 
@@ -123,7 +123,7 @@ def _metric_rows(tree) -> list[dict]:
     out = []
     for node in tree.nodes.values():
         m, p = node.metric, node.numbers
-        out.append({"name": m.name, "label": m.display_label, "team": m.team, "level": m.level,
+        out.append({"name": m.name, "label": node.label or m.display_label, "team": m.team, "level": m.level,
                     "owner": node.owner, "period": p.period, "value": value_words(p.value, m.unit),
                     "change": change_words(node), "status": node.status, "chip": CHIP[node.status],
                     "status_words": STATUS_WORDS[node.status][0],
@@ -162,11 +162,12 @@ def _stalled(tree) -> list[dict]:
         m = node.metric
         kids = []
         for c in ev["children"]:
-            cm = tree.nodes[c["metric"]].metric
-            kids.append({"name": c["metric"], "label": cm.display_label, "team": c["team"], "chip": CHIP[c["status"]],
+            child = tree.nodes[c["metric"]]
+            cm = child.metric
+            kids.append({"name": c["metric"], "label": child.label or cm.display_label, "team": c["team"], "chip": CHIP[c["status"]],
                          "status_words": STATUS_WORDS[c["status"]][0], "value": value_words(c["value"], cm.unit),
                          "target": target_words(cm.target, cm.unit), "period": c["period"]})
-        out.append({"finding": f, "name": m.name, "label": m.display_label, "team": m.team,
+        out.append({"finding": f, "name": m.name, "label": node.label or m.display_label, "team": m.team,
                     "value": value_words(node.numbers.value, m.unit), "period": node.numbers.period,
                     "chip": CHIP[node.status], "status_words": STATUS_WORDS[node.status][0],
                     "slope": f"{per_period(ev['slope'], m.unit)} a {ev['trend_grain']}",

@@ -95,7 +95,7 @@ def _label(place) -> Text:
     node = place.node
     m = node.metric
     out = Text(overflow="fold")
-    out.append(m.display_label, style="bold")
+    out.append(node.label or m.display_label, style="bold")
     out.append(f"  {m.name} · {m.team} · {m.level}", style="dim")
     if place.repeat:
         out.append("  (shown above)", style="dim")

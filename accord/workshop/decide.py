@@ -89,15 +89,8 @@ def parse_follow_up(text: str) -> FollowUp:
 # ---------------------------------------------------------------- one word, one meaning
 
 def display_label(project: Project, metric_name: str) -> str:
-    """The label a metric is shown under: the `rename_to` a decision gave it as an alternate, else its own.
-
-    Reports and the tree call this so that, once decided, one word stops meaning several numbers.
-    """
-    for d in project.decisions:
-        for a in d.alternates:
-            if a.metric == metric_name and a.rename_to:
-                return a.rename_to
-    return project.metric(metric_name).display_label if project.has_metric(metric_name) else metric_name
+    """The label a metric is shown under once decided (see `Project.label_of`)."""
+    return project.label_of(metric_name)
 
 
 # ---------------------------------------------------------------- the guided mode
