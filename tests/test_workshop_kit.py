@@ -10,7 +10,7 @@ from ruamel.yaml import YAML
 from accord.engine import open_engine
 from accord.errors import UserError
 from accord.project.loader import load_project
-from accord.workshop.documents import kit_html, kit_markdown, prework_markdown
+from accord.render.workshop import kit_html, kit_markdown, prework_markdown
 from accord.workshop.kit import build_kit
 from accord.workshop.prework import read_answers, requests, write_prework
 from accord.workshop.topic import topic

@@ -9,7 +9,7 @@ from factory import write_project
 from accord.errors import UserError
 from accord.project.loader import load_project
 from accord.workshop.decide import DecisionSpec, Use, record_decision
-from accord.workshop.documents import rollout_html, rollout_markdown
+from accord.render.workshop import rollout_html, rollout_markdown
 from accord.workshop.rollout import decided_rollout
 
 DEFS = """

@@ -46,7 +46,7 @@ def prework(label: str = typer.Argument(..., help="The label the workshop is abo
             out: Optional[Path] = typer.Option(None, "--out", help="Folder to write to (default: PROJECT/prework, "
                                                                    "where the kit reads the answers back).")):
     """One pre-work request per team using LABEL (Markdown to send) and its YAML answer template."""
-    from accord.workshop.documents import prework_markdown
+    from accord.render.workshop import prework_markdown
     from accord.workshop.prework import PREWORK_DIR, write_prework
     from accord.workshop.topic import topic
     proj = _load(project)
@@ -80,7 +80,7 @@ def kit(labels: List[str] = typer.Argument(..., help="One to three labels, such 
         result = build_kit(proj, [t.label for t in topics], today, engine)
     finally:
         engine.close()
-    from accord.workshop.documents import kit_html, kit_markdown
+    from accord.render.workshop import kit_html, kit_markdown
     text = kit_markdown(result) if format == "md" else kit_html(result)
     folder = out or proj.root
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,10 +148,10 @@ def rollout(label: str = typer.Argument(..., help="A decided label, such as Pipe
     proj = _load(project)
     message = decided_rollout(proj, label)
     if format == "md" and out is None:
-        from accord.workshop.documents import rollout_markdown
+        from accord.render.workshop import rollout_markdown
         sys.stdout.write(rollout_markdown(message))
         return
-    from accord.workshop.documents import rollout_html, rollout_markdown
+    from accord.render.workshop import rollout_html, rollout_markdown
     path = out or proj.root / f"rollout-{slug(message.label)}.{format}"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(rollout_markdown(message) if format == "md" else rollout_html(message), encoding="utf-8")
