@@ -1,0 +1,289 @@
+"""The contact rules evaluated on the log: caps, blocks and quiet hours, each on its own.
+
+One window query over the log (touches and period boundaries, partitioned by customer, ordered by time)
+gives, per customer, the touches per channel, the most touches of each cap inside its trailing window,
+the touches during each blocking state and the touches in each quiet window. The same pass groups the
+touches by week and channel.
+
+A cap's RANGE frame takes every touch at the same time at once, so its count is that of the last of
+tied touches: the customer's largest count is the same as when ties are ordered one by one, and it says
+exactly which customers are ever over the cap. Only their touches are then read in order (time, policy
+source order, row order) and walked in Python: the position of each touch in its trailing window, and
+the real-time cap simulated touch by touch, where a refused touch is never sent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from dataclasses import dataclass
+from typing import Sequence
+
+from sqlglot import exp
+
+from accord.analyze.contact_log import MICROS_PER_DAY, ContactLog
+from accord.errors import Problem, UserError
+from accord.findings import Location
+from accord.project.durations import parse_duration
+from accord.project.model import Rule
+
+_MICRO = dt.timedelta(microseconds=1)
+_WEEK_SHIFT = 3 * MICROS_PER_DAY        # 1970-01-01 was a Thursday; weeks start on Monday
+WEEK_MICROS = 7 * MICROS_PER_DAY
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule with what evaluating it needs: its channels, window and state index."""
+
+    index: int
+    rule: Rule
+    location: Location
+    channels: tuple[int, ...]          # the touch channels the rule counts (cap, quiet) or blocks (block)
+    within_us: int = 0                 # cap
+    state: int | None = None           # block: index into RulePlan.states
+    quiet: tuple[int, int] = (0, 0)    # quiet: [from, to) in microseconds after midnight
+
+    @property
+    def kind(self) -> str:
+        return self.rule.kind
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    rules: tuple[RuleSpec, ...]
+    states: tuple[str, ...]            # the states that blocks refer to, in first-use order
+
+    def of_kind(self, kind: str) -> list[RuleSpec]:
+        return [r for r in self.rules if r.kind == kind]
+
+
+def _clock(text: str, where: Location, what: str) -> int:
+    hours, minutes = (int(x) for x in text.split(":"))
+    if hours > 24 or minutes > 59 or (hours == 24 and minutes):
+        raise UserError([Problem(where.file, where.line, 0, f"quiet hours: '{text}' is not a time of day. "
+                                 f"write {what} as HH:MM, such as 20:00")])
+    return (hours * 60 + minutes) * 60_000_000
+
+
+def plan_rules(log: ContactLog) -> RulePlan:
+    """Each rule of the policy resolved against the log; a block on an unknown state is a user error."""
+    policy = log.policy
+    known = {p.state for p in log.periods} | {s.name for s in policy.states} | \
+        ({"open_case"} if policy.cases else set())
+    states: list[str] = []
+    specs, problems = [], []
+    for i, rule in enumerate(policy.rules):
+        where = policy.at(f"rules.{i}")
+        if rule.kind == "cap":
+            specs.append(RuleSpec(i, rule, where, tuple(log.channels_of(rule.teams)),
+                                  within_us=parse_duration(rule.within) // _MICRO))
+        elif rule.kind == "block":
+            if rule.while_ not in known:
+                loc = policy.at(f"rules.{i}.while")
+                problems.append(Problem(loc.file, loc.line, 0, f"rule '{rule.name}' blocks while '{rule.while_}', "
+                                        "which is no state of the policy. add it under states: or fix while:"))
+                continue
+            if rule.while_ not in states:
+                states.append(rule.while_)
+            specs.append(RuleSpec(i, rule, where, tuple(log.channels_of(rule.block_teams)),
+                                  state=states.index(rule.while_)))
+        else:
+            start = _clock(rule.quiet.from_, policy.at(f"rules.{i}.quiet.from"), "from")
+            end = _clock(rule.quiet.to, policy.at(f"rules.{i}.quiet.to"), "to")
+            specs.append(RuleSpec(i, rule, where, tuple(log.channels_of(rule.teams)),
+                                  quiet=(start % MICROS_PER_DAY, end % MICROS_PER_DAY)))
+    if problems:
+        raise UserError(problems)
+    return RulePlan(tuple(specs), tuple(states))
+
+
+# ---------------------------------------------------------------- SQL pieces
+
+def _c(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+def _n(value: int) -> exp.Literal:
+    return exp.Literal.number(value)
+
+
+def _in_channels(channels: Sequence[int]) -> exp.Expression:
+    if not channels:
+        return exp.false()
+    return exp.In(this=_c("s"), expressions=[_n(i) for i in channels])
+
+
+def _filtered(agg: exp.Expression, cond: exp.Expression) -> exp.Expression:
+    return exp.Filter(this=agg, expression=exp.Where(this=cond))
+
+
+def _window(agg: exp.Expression, start: exp.Expression | str) -> exp.Window:
+    """agg OVER (PARTITION BY customer ORDER BY us RANGE BETWEEN start PRECEDING AND CURRENT ROW)."""
+    return exp.Window(this=agg, partition_by=[_c("customer")],
+                      order=exp.Order(expressions=[exp.Ordered(this=_c("us"), nulls_first=False)]),
+                      spec=exp.WindowSpec(kind="RANGE", start=start, start_side="PRECEDING", end="CURRENT ROW"),
+                      over="OVER")
+
+
+def time_of_day() -> exp.Expression:
+    """Microseconds after local midnight, also before 1970."""
+    day = _n(MICROS_PER_DAY)
+    return exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Mod(this=_c("us"), expression=day), expression=day.copy())),
+                   expression=day.copy())
+
+
+def in_quiet_hours(spec: RuleSpec) -> exp.Expression:
+    """A timed touch of the rule's channels in [from, to), across midnight when from > to; from = to is never."""
+    start, end = spec.quiet
+    tod = time_of_day()
+    if start == end:
+        return exp.false()
+    after, before = exp.GTE(this=tod, expression=_n(start)), exp.LT(this=tod.copy(), expression=_n(end))
+    inside = exp.and_(after, before) if start < end else exp.or_(after, before)
+    return exp.and_(_in_channels(spec.channels), _c("timed"), exp.Paren(this=inside))
+
+
+def _sub(query: exp.Expression, alias: str) -> exp.Subquery:
+    return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _week(us: exp.Expression) -> exp.Expression:
+    """The Monday-start week of a time, as a week number since 1970."""
+    shifted = exp.Paren(this=exp.Add(this=us, expression=_n(_WEEK_SHIFT)))
+    return exp.Cast(this=exp.Floor(this=exp.Div(this=shifted, expression=_n(WEEK_MICROS))),
+                    to=exp.DataType.build("BIGINT"))
+
+
+def _inside() -> exp.Expression:
+    """Touch t falls in period p of its customer: opened ≤ t < resolved."""
+    return exp.and_(exp.EQ(this=exp.column("customer", "p"), expression=exp.column("customer", "t")),
+                    exp.LTE(this=exp.column("opened", "p"), expression=exp.column("us", "t")),
+                    exp.LT(this=exp.column("us", "t"), expression=exp.column("resolved", "p")))
+
+
+def _every_channel(log: ContactLog, spec: RuleSpec) -> bool:
+    return set(spec.channels) == {c.index for c in log.channels}
+
+
+def stats_query(log: ContactLog, plan: RulePlan, with_outcome: bool) -> exp.Select:
+    """One row per customer with any touch; per cap, m{k}: the most touches in one trailing window.
+
+    With an outcome, per cap also f{k}, the time of the first touch over the cap, and p{k}, of the
+    earliest touch with the most touches in its window (the moment a customer never over the cap came
+    closest to it). Only the columns a window needs pass through it: that sort is the query's cost.
+    """
+    caps = plan.of_kind("cap")
+    windows, cols = [], [_c("customer")]
+    for cap in caps:
+        every = _every_channel(log, cap)
+        count = exp.Count(this=exp.Star()) if every else _filtered(exp.Count(this=exp.Star()), _in_channels(cap.channels))
+        windows.append(exp.alias_(_window(count, _n(cap.within_us - 1)), f"c{cap.index}"))
+        ck = _c(f"c{cap.index}")
+        mine = None if every else _in_channels(cap.channels)
+        cols.append(exp.alias_(exp.Max(this=ck) if every else _filtered(exp.Max(this=ck), mine), f"m{cap.index}"))
+        if with_outcome:
+            over = exp.GT(this=ck.copy(), expression=_n(cap.rule.max_touches))
+            cols.append(exp.alias_(_filtered(exp.Min(this=_c("us")), over if every else exp.and_(mine, over)),
+                                   f"f{cap.index}"))
+            closest = exp.ArgMin(this=_c("us"), expression=exp.Struct(expressions=[
+                exp.PropertyEQ(this=exp.to_identifier("a"), expression=exp.Neg(this=ck.copy())),
+                exp.PropertyEQ(this=exp.to_identifier("b"), expression=_c("us"))]))
+            cols.append(exp.alias_(closest if every else _filtered(closest, mine.copy()), f"p{cap.index}"))
+    inner = exp.select(_c("customer"), _c("s"), _c("us"), *windows).from_(_sub(log.touches(), "t"))
+    return exp.select(*cols).from_(_sub(inner, "w")).group_by(_c("customer"))
+
+
+def weekly_query(log: ContactLog) -> exp.Select:
+    """Touches per week and touch source."""
+    rows = exp.select(_c("s"), exp.alias_(_week(_c("us")), "w")).from_(_sub(log.touches(), "t"))
+    return exp.select(_c("s"), _c("w"), exp.alias_(exp.Count(this=exp.Star()), "n")) \
+        .from_(_sub(rows, "x")).group_by(_c("s"), _c("w"))
+
+
+def _hit_rows(log: ContactLog, plan: RulePlan, spec: RuleSpec) -> exp.Select:
+    """(k, customer, s, us) of every touch breaking a block or quiet rule."""
+    cols = [exp.alias_(_n(spec.index), "k"), *(exp.column(c, "t") for c in ("customer", "s", "us"))]
+    q = exp.select(*cols).from_(_sub(log.touches(), "t"))
+    if spec.kind == "block":
+        periods = log.periods_of([plan.states[spec.state]])
+        q = q.join(_sub(periods, "p"), on=_inside(), join_type="semi")
+        return q.where(_in_channels(spec.channels).transform(_qualified))
+    return q.where(in_quiet_hours(spec).transform(_qualified))
+
+
+def _qualified(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Column) and not node.table:
+        return exp.column(node.name, "t")
+    return node
+
+
+def hits_query(log: ContactLog, plan: RulePlan) -> exp.Select | None:
+    """Touches breaking each block and quiet rule k, per customer and touch source (g = 0) and per week
+    and touch source (g = 1)."""
+    specs = [r for r in plan.rules if r.kind != "cap" and r.channels]
+    if not specs:
+        return None
+    union: exp.Expression = _hit_rows(log, plan, specs[0])
+    for spec in specs[1:]:
+        union = exp.Union(this=union, expression=_hit_rows(log, plan, spec), distinct=False)
+    rows = exp.select(_c("k"), _c("customer"), _c("s"), exp.alias_(_week(_c("us")), "w")).from_(_sub(union, "h"))
+    q = exp.select(_c("k"), _c("customer"), _c("s"), _c("w"),
+                   exp.alias_(exp.Anonymous(this="grouping", expressions=[_c("customer")]), "g"),
+                   exp.alias_(exp.Count(this=exp.Star()), "n")).from_(_sub(rows, "x"))
+    q.set("group", exp.Group(expressions=[exp.GroupingSets(expressions=[
+        exp.Tuple(expressions=[_c("k"), _c("customer"), _c("s")]), exp.Tuple(expressions=[_c("k"), _c("w"), _c("s")])])]))
+    return q
+
+
+def detail_query(log: ContactLog, plan: RulePlan, customers: list[str], key: bool = False) -> exp.Select:
+    """These customers' touches in order (customer, time, policy order, row order), with hit{k}: whether
+    the touch breaks block or quiet rule k; with `key`, also each touch's source key."""
+    cols: list[exp.Expression] = [exp.column(c, "t") for c in ("customer", "s", "us", "r")]
+    if key:
+        cols.append(exp.column("k", "t"))
+    for spec in plan.rules:
+        if spec.kind == "cap":
+            continue
+        if spec.kind == "quiet":
+            hit = in_quiet_hours(spec).transform(_qualified)
+        else:
+            periods = log.periods_of([plan.states[spec.state]], customers)
+            inside = exp.Exists(this=exp.select(_n(1)).from_(_sub(periods, "p")).where(_inside()))
+            hit = exp.and_(_in_channels(spec.channels).transform(_qualified), inside)
+        cols.append(exp.alias_(exp.Coalesce(this=exp.Paren(this=hit), expressions=[exp.false()]), f"hit{spec.index}"))
+    order = [exp.Ordered(this=exp.column(c, "t"), nulls_first=False) for c in ("customer", "us", "s", "r")]
+    return exp.select(*cols).from_(_sub(log.touches(customers, detail=True, key=key), "t")).order_by(*order)
+
+
+# ---------------------------------------------------------------- caps, touch by touch
+
+def cap_marks(times: Sequence[int], within_us: int, max_touches: int) -> tuple[list[bool], list[bool]]:
+    """For one customer's touches in order: is each over the cap, and would a real-time cap refuse it.
+
+    Over the cap: the (max_touches+1)-th or later touch in the trailing window (t − within, t].
+    Refused: the touches sent (not refused) in that window already number max_touches; a refused touch
+    is never sent, so it does not count against later ones.
+    """
+    over, lo = [], 0
+    for i, t in enumerate(times):
+        while times[lo] <= t - within_us:
+            lo += 1
+        over.append(i - lo + 1 > max_touches)
+    refused = [False] * len(times)
+    if not any(over):
+        return over, refused
+    first = over.index(True)
+    sent = deque(t for t in times[:first] if t > times[first] - within_us)
+    for i in range(first, len(times)):
+        t = times[i]
+        while sent and sent[0] <= t - within_us:
+            sent.popleft()
+        if len(sent) >= max_touches:
+            refused[i] = True
+        else:
+            sent.append(t)
+    return over, refused

@@ -1,0 +1,458 @@
+"""Touchpoints: one log of every team's contact with each customer, checked against the contact policy.
+
+`touchpoints()` answers, for the whole log: how many customers and touches, by team; for each rule, how
+many customers and touches break it and how many a real-time rule would have suppressed, by team, with
+the worst customers as examples; when the policy names an outcome, what over-contact costs; and with a
+customer, that customer's merged timeline with every rule hit marked. `touchpoint_findings()` turns the
+same result into findings for `accord check`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from accord.analyze.contact_log import MICROS_PER_DAY, OPEN, ContactLog, from_micros, micros, policy_problems
+from accord.analyze.contact_rules import (WEEK_MICROS, RulePlan, RuleSpec, cap_marks, detail_query, hits_query,
+                                          plan_rules, stats_query, weekly_query)
+from accord.analyze.outcomes import OutcomeComparison, outcome_group
+from accord.errors import UserError
+from accord.findings import Finding, Location
+from accord.project.model import Project
+
+EXAMPLES = 5          # customers listed per rule
+WORST = 3             # customers whose timelines a finding carries
+SHOWN = 12            # touches shown per timeline in a finding's evidence
+
+_CODES = {"cap": ("touchpoint-overload", "error"), "block": ("contact-during-open-case", "error"),
+          "quiet": ("contact-in-quiet-hours", "warning")}
+
+
+# ---------------------------------------------------------------- the result
+
+@dataclass(frozen=True)
+class Hit:
+    """One rule a touch breaks; for a cap, whether a real-time cap would have refused it."""
+
+    rule: str
+    kind: str
+    suppressed: bool = False
+    state: str | None = None
+
+    def as_dict(self) -> dict:
+        d = {"rule": self.rule, "kind": self.kind, "suppressed": self.suppressed}
+        if self.state:
+            d["state"] = self.state
+        return d
+
+
+@dataclass(frozen=True)
+class TimelineTouch:
+    time: dt.datetime
+    team: str
+    source: str
+    key: str | None
+    hits: tuple[Hit, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"time": self.time.isoformat(), "team": self.team, "source": self.source, "key": self.key,
+                "hits": [h.as_dict() for h in self.hits]}
+
+
+@dataclass(frozen=True)
+class TimelinePeriod:
+    state: str
+    opened: dt.datetime
+    resolved: dt.datetime | None          # None: still open
+
+    def open_at(self, t: dt.datetime) -> bool:
+        return self.opened <= t and (self.resolved is None or t < self.resolved)
+
+    def as_dict(self) -> dict:
+        return {"state": self.state, "opened": self.opened.isoformat(),
+                "resolved": self.resolved.isoformat() if self.resolved else None}
+
+
+@dataclass
+class Timeline:
+    """One customer's touches from every system in time order, the periods it was in and its outcomes."""
+
+    customer: str
+    touches: list[TimelineTouch]
+    periods: list[TimelinePeriod]
+    outcomes: list[dt.datetime]
+    end: dt.datetime                       # the end of today: what is still open then is open now
+
+    @property
+    def open_now(self) -> list[TimelinePeriod]:
+        return [p for p in self.periods if p.resolved is None or p.resolved > self.end]
+
+    def as_dict(self) -> dict:
+        hits = sum(1 for t in self.touches if t.hits)
+        return {"customer": self.customer, "touches": len(self.touches), "touches_breaking_a_rule": hits,
+                "open_now": [p.state for p in self.open_now],
+                "periods": [p.as_dict() for p in self.periods],
+                "outcomes": [o.isoformat() for o in self.outcomes],
+                "log": [t.as_dict() for t in self.touches]}
+
+
+@dataclass
+class RuleResult:
+    name: str
+    kind: str
+    location: Location
+    teams: tuple[str, ...] | None          # the teams a cap or quiet rule counts, the teams a block blocks
+    customers: int = 0
+    touches: int = 0
+    suppressed: int = 0
+    by_team: dict[str, int] = field(default_factory=dict)
+    suppressed_by_team: dict[str, int] = field(default_factory=dict)
+    examples: list[dict] = field(default_factory=list)
+    weekly: dict[dt.date, dict[str, int]] = field(default_factory=dict)   # suppressed touches by week and team
+    state: str | None = None
+    max_touches: int | None = None
+    within: str | None = None
+    quiet: tuple[str, str] | None = None
+
+    @property
+    def description(self) -> str:
+        who = ", ".join(self.teams) if self.teams else "all teams"
+        if self.kind == "cap":
+            return f"at most {self.max_touches} touches within {self.within} ({who})"
+        if self.kind == "block":
+            return f"no touches from {who} while {self.state}"
+        return f"no touches from {self.quiet[0]} to {self.quiet[1]} ({who})"
+
+    def as_dict(self) -> dict:
+        d = {"name": self.name, "kind": self.kind, "customers": self.customers, "touches": self.touches,
+             "suppressed": self.suppressed, "suppressed_by_team": self.suppressed_by_team,
+             "by_team": self.by_team, "examples": self.examples}
+        if self.state:
+            d["state"] = self.state
+        return d
+
+
+@dataclass
+class TouchpointsResult:
+    as_of: dt.date
+    timezone: str
+    customers: int
+    touches: int
+    by_team: dict[str, int]
+    teams: list[str]                                   # every touching team, in policy order
+    rules: list[RuleResult]
+    weekly: dict[dt.date, dict[str, int]]              # touches by week and team
+    timelines: dict[str, Timeline]                     # the examples' and the requested customer's
+    customer: str | None = None
+    outcomes: list[OutcomeComparison] | None = None
+
+    @property
+    def timeline(self) -> Timeline | None:
+        return self.timelines.get(self.customer) if self.customer is not None else None
+
+    def as_dict(self) -> dict:
+        d = {"as_of": self.as_of.isoformat(), "timezone": self.timezone, "customers": self.customers,
+             "touches": self.touches, "by_team": self.by_team, "rules": [r.as_dict() for r in self.rules]}
+        if self.outcomes is not None:
+            d["outcomes"] = [o.as_dict() for o in self.outcomes]
+        if self.customer is not None:
+            d["timeline"] = self.timeline.as_dict()
+        return d
+
+
+# ---------------------------------------------------------------- the analysis
+
+def _count_by(teams: list[str], pairs) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for team, n in pairs:
+        if n:
+            out[team] = out.get(team, 0) + int(n)
+    return {t: out[t] for t in teams if t in out}
+
+
+def _week(w: int) -> dt.date:
+    return (from_micros(w * WEEK_MICROS - 3 * MICROS_PER_DAY)).date()
+
+
+def _new_result(spec: RuleSpec, log: ContactLog, plan: RulePlan) -> RuleResult:
+    r = spec.rule
+    teams = r.block_teams if spec.kind == "block" else r.teams
+    return RuleResult(r.name, spec.kind, spec.location, tuple(teams) if teams is not None else None,
+                      state=plan.states[spec.state] if spec.state is not None else None,
+                      max_touches=r.max_touches, within=r.within,
+                      quiet=(r.quiet.from_, r.quiet.to) if r.quiet else None)
+
+
+def _groups(table: pa.Table) -> list[tuple[str, int, int]]:
+    """(customer, first row, end row) of each customer in a table sorted by customer."""
+    col = table.column("customer")
+    n = len(col)
+    if n == 0:
+        return []
+    change = pc.not_equal(col.slice(1), col.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    cuts = (np.flatnonzero(change) + 1).tolist()
+    starts, ends = [0] + cuts, cuts + [n]
+    return list(zip(col.take(pa.array(starts)).to_pylist(), starts, ends))
+
+
+def _caps(log: ContactLog, plan: RulePlan, results: dict[int, RuleResult], customers: list[str],
+          stats: dict[str, np.ndarray], touches: pa.Table | None, teams: list[str]) -> None:
+    """Walk the touches of the customers ever over a cap: touches over it and those a real-time cap refuses."""
+    team_of = {c.index: c.team for c in log.channels}
+    row_of = {c: i for i, c in enumerate(customers)}
+    groups = _groups(touches) if touches is not None else []
+    s_all = touches.column("s").to_pylist() if touches is not None else []
+    us_all = touches.column("us").to_pylist() if touches is not None else []
+    for cap in plan.of_kind("cap"):
+        res, channels = results[cap.index], set(cap.channels)
+        flagged = stats[f"m{cap.index}"] > cap.rule.max_touches
+        over_team: dict[str, int] = {}
+        refused_team: dict[str, int] = {}
+        weekly: dict[dt.date, dict[str, int]] = {}
+        counts: dict[str, tuple[int, int, int]] = {}          # customer: (over, refused, first over)
+        for customer, lo, hi in groups:
+            if not flagged[row_of[customer]]:
+                continue
+            picked = [i for i in range(lo, hi) if s_all[i] in channels]
+            over, refused = cap_marks([us_all[i] for i in picked], cap.within_us, cap.rule.max_touches)
+            n_over = n_refused = 0
+            first = None
+            for i, o, x in zip(picked, over, refused):
+                if not o:
+                    continue
+                team = team_of[s_all[i]]
+                n_over += 1
+                over_team[team] = over_team.get(team, 0) + 1
+                first = us_all[i] if first is None else first
+                if x:
+                    n_refused += 1
+                    refused_team[team] = refused_team.get(team, 0) + 1
+                    week = weekly.setdefault(_week(_week_of(us_all[i])), {})
+                    week[team] = week.get(team, 0) + 1
+            if n_over:
+                counts[customer] = (n_over, n_refused, first)
+        res.customers, res.touches = len(counts), sum(v[0] for v in counts.values())
+        res.suppressed = sum(v[1] for v in counts.values())
+        res.by_team = _count_by(teams, over_team.items())
+        res.suppressed_by_team = _count_by(teams, refused_team.items())
+        res.weekly = dict(sorted(weekly.items()))
+        worst = sorted(counts, key=lambda c: (-counts[c][0], c))[:EXAMPLES]
+        res.examples = [{"customer": c, "touches": counts[c][0], "suppressed": counts[c][1],
+                         "first": from_micros(counts[c][2]).isoformat()} for c in worst]
+
+
+def _week_of(us: int) -> int:
+    return (us + 3 * MICROS_PER_DAY) // WEEK_MICROS
+
+
+def _counted_rules(log: ContactLog, plan: RulePlan, results: dict[int, RuleResult], hits: pa.Table | None,
+                   teams: list[str]) -> None:
+    """Blocks and quiet hours: every hit is counted in SQL, per customer and per week, by touch source."""
+    team_of = {c.index: c.team for c in log.channels}
+    for spec in plan.rules:
+        if spec.kind == "cap" or hits is None:
+            continue
+        res = results[spec.index]
+        mine = hits.filter(pc.equal(hits.column("k"), spec.index))
+        per_customer = mine.filter(pc.equal(mine.column("g"), 0))
+        totals = per_customer.group_by("customer").aggregate([("n", "sum")])
+        res.customers, res.touches = totals.num_rows, int(pc.sum(totals.column("n_sum")).as_py() or 0)
+        res.by_team = _count_by(teams, ((team_of[s], n) for s, n in zip(per_customer.column("s").to_pylist(),
+                                                                        per_customer.column("n").to_pylist())))
+        res.suppressed, res.suppressed_by_team = res.touches, dict(res.by_team)
+        top = totals.take(pc.sort_indices(totals, [("n_sum", "descending"), ("customer", "ascending")])[:EXAMPLES])
+        res.examples = []
+        for c, total in zip(top.column("customer").to_pylist(), top.column("n_sum").to_pylist()):
+            own = per_customer.filter(pc.equal(per_customer.column("customer"), c))
+            by = _count_by(teams, ((team_of[s], n) for s, n in zip(own.column("s").to_pylist(),
+                                                                   own.column("n").to_pylist())))
+            res.examples.append({"customer": c, "touches": total, "by_team": by})
+        weekly: dict[dt.date, dict[str, int]] = {}
+        for r in mine.filter(pc.equal(mine.column("g"), 1)).to_pylist():
+            week = weekly.setdefault(_week(r["w"]), {})
+            week[team_of[r["s"]]] = week.get(team_of[r["s"]], 0) + r["n"]
+        res.weekly = dict(sorted(weekly.items()))
+
+
+def _outcomes(log: ContactLog, engine, plan: RulePlan, customers: list[str],
+              stats: dict[str, np.ndarray]) -> list[OutcomeComparison]:
+    alpha = log.project.settings.alpha
+    table = engine.query(log.outcome_rows())
+    row_of = {c: i for i, c in enumerate(customers)}
+    events: dict[int, list[int]] = {}
+    for c, us in zip(table.column("customer").to_pylist(), table.column("us").to_pylist()):
+        if c in row_of:
+            events.setdefault(row_of[c], []).append(us)
+    cutoff = micros(log.cutoff)
+    out = []
+    for cap in plan.of_kind("cap"):
+        k = cap.index
+        over = stats[f"m{k}"] > cap.rule.max_touches
+        first = np.where(over, stats[f"f{k}"], -1)
+        closest = np.where(~over & (stats[f"m{k}"] > 0), stats[f"p{k}"], -1)
+        out.append(OutcomeComparison(
+            cap.name, log.outcome.source, 30, alpha,
+            outcome_group(first, events, cutoff, log.outcome.by_day, alpha),
+            outcome_group(closest, events, cutoff, log.outcome.by_day, alpha)))
+    return out
+
+
+def _arrays(table: pa.Table) -> dict[str, np.ndarray]:
+    """Each numeric column as an int64 array: times missing as -1, counts missing as 0."""
+    return {name: pc.fill_null(table.column(name), -1 if name[0] in "fp" else 0).to_numpy(zero_copy_only=False)
+            .astype(np.int64) for name in table.column_names if name != "customer"}
+
+
+def _timelines(log: ContactLog, engine, plan: RulePlan, results: dict[int, RuleResult], table: pa.Table,
+               wanted: list[str]) -> dict[str, Timeline]:
+    """The merged timelines of these customers from their ordered touches, every touch marked with the
+    rules it breaks, with their periods and outcomes."""
+    if not wanted:
+        return {}
+    source_of = {c.index: (c.team, c.source) for c in log.channels}
+    chosen = set(wanted)
+    cols = {name: table.column(name).to_pylist() for name in table.column_names}
+    keys = cols.get("k")
+    out = {c: Timeline(c, [], [], [], log.cutoff) for c in wanted}
+    for customer, lo, hi in _groups(table):
+        if customer not in chosen:
+            continue
+        hits: list[list[Hit]] = [[] for _ in range(lo, hi)]
+        for spec in plan.rules:
+            if spec.kind == "cap":
+                picked = [i for i in range(lo, hi) if cols["s"][i] in spec.channels]
+                over, refused = cap_marks([cols["us"][i] for i in picked], spec.within_us, spec.rule.max_touches)
+                for i, o, x in zip(picked, over, refused):
+                    if o:
+                        hits[i - lo].append(Hit(spec.name, "cap", x))
+            else:
+                for i in range(lo, hi):
+                    if cols[f"hit{spec.index}"][i]:
+                        hits[i - lo].append(Hit(spec.name, spec.kind, True, results[spec.index].state))
+        out[customer].touches = [
+            TimelineTouch(from_micros(cols["us"][i]), *source_of[cols["s"][i]], keys[i] if keys else None,
+                          tuple(hits[i - lo])) for i in range(lo, hi)]
+    periods = log.periods_of(None, wanted)
+    if periods is not None:
+        for r in sorted(engine.query(periods).to_pylist(), key=lambda r: (r["customer"], r["opened"], r["state"])):
+            resolved = from_micros(r["resolved"]) if r["resolved"] != OPEN else None
+            out[r["customer"]].periods.append(TimelinePeriod(r["state"], from_micros(r["opened"]), resolved))
+    if log.outcome:
+        for r in sorted(engine.query(log.outcome_rows(wanted)).to_pylist(), key=lambda r: (r["customer"], r["us"])):
+            out[r["customer"]].outcomes.append(from_micros(r["us"]))
+    return out
+
+
+def touchpoints(project: Project, engine, today: dt.date, customer: str | None = None) -> TouchpointsResult:
+    """Every team's touches of each customer up to today, checked against each rule of the contact policy."""
+    log = ContactLog(project, engine, today)
+    plan = plan_rules(log)
+    teams = log.teams
+    with_outcome = log.outcome is not None and bool(plan.of_kind("cap"))
+    per_customer = engine.query(stats_query(log, plan, with_outcome))
+    customers = per_customer.column("customer").to_pylist()
+    stats = _arrays(per_customer)
+    hits_q = hits_query(log, plan)
+    hits = engine.query(hits_q) if hits_q is not None else None
+    results = {spec.index: _new_result(spec, log, plan) for spec in plan.rules}
+    _counted_rules(log, plan, results, hits, teams)
+    flagged = np.zeros(len(customers), dtype=bool)
+    for cap in plan.of_kind("cap"):
+        flagged |= stats[f"m{cap.index}"] > cap.rule.max_touches
+    examples = [e["customer"] for r in results.values() for e in r.examples[:WORST]]
+    wanted = list(dict.fromkeys([customers[i] for i in np.flatnonzero(flagged)] + examples))
+    touches = engine.query(detail_query(log, plan, wanted)) if wanted else None
+    _caps(log, plan, results, customers, stats, touches, teams)
+    shown = list(dict.fromkeys(e["customer"] for r in results.values() for e in r.examples[:WORST]))
+    lines = _timelines(log, engine, plan, results, touches, shown) if touches is not None else {}
+    if customer is not None:
+        one = engine.query(detail_query(log, plan, [customer], key=True))
+        lines[customer] = _timelines(log, engine, plan, results, one, [customer])[customer]
+        t = lines[customer]
+        if not (t.touches or t.periods or t.outcomes):
+            raise UserError(f"customer '{customer}' has no touches, periods or outcomes up to {today.isoformat()}. "
+                            "check the id: it is compared as text with the policy's customer columns")
+    team_of = {c.index: c.team for c in log.channels}
+    weekly: dict[dt.date, dict[str, int]] = {}
+    by_source: dict[int, int] = {}
+    for r in engine.query(weekly_query(log)).to_pylist():
+        week = weekly.setdefault(_week(r["w"]), {})
+        week[team_of[r["s"]]] = week.get(team_of[r["s"]], 0) + r["n"]
+        by_source[r["s"]] = by_source.get(r["s"], 0) + r["n"]
+    by_team = _count_by(teams, ((team_of[s], n) for s, n in by_source.items()))
+    return TouchpointsResult(today, project.settings.timezone, len(customers), int(sum(by_team.values())), by_team,
+                             teams, [results[s.index] for s in plan.rules], dict(sorted(weekly.items())), lines,
+                             customer, _outcomes(log, engine, plan, customers, stats) if with_outcome else None)
+
+
+# ---------------------------------------------------------------- findings
+
+def _lead(project: Project, teams: dict[str, int]) -> str | None:
+    """The lead of the team with the most hits (policy order on ties)."""
+    for team, _ in sorted(teams.items(), key=lambda kv: -kv[1]):
+        found = project.team(team)
+        if found and found.lead:
+            return found.lead
+    return None
+
+
+def _slice(rule: RuleResult, line: Timeline) -> list[dict]:
+    """The part of a timeline that shows the rule broken: the worst window, the worst period, the quiet touches."""
+    touches = line.touches
+    marked = [i for i, t in enumerate(touches) if any(h.rule == rule.name for h in t.hits)]
+    if not marked:
+        return []
+    if rule.kind == "cap":
+        from accord.project.durations import parse_duration
+        within = parse_duration(rule.within)
+        best = max(marked, key=lambda i: (sum(1 for t in touches[:i + 1] if t.time > touches[i].time - within), -i))
+        shown = [t for t in touches[:best + 1] if t.time > touches[best].time - within]
+    elif rule.kind == "block":
+        periods = [p for p in line.periods if p.state == rule.state]
+        period = max(periods, key=lambda p: (sum(1 for i in marked if p.open_at(touches[i].time)), -p.opened.timestamp()))
+        shown = [t for t in touches if period.open_at(t.time)]
+    else:
+        shown = [touches[i] for i in marked]
+    return [{"time": t.time.isoformat(), "team": t.team, "source": t.source,
+             "breaks": any(h.rule == rule.name for h in t.hits),
+             **({"suppressed": any(h.rule == rule.name and h.suppressed for h in t.hits)} if rule.kind == "cap" else {})}
+            for t in shown[-SHOWN:]]
+
+
+def _title(rule: RuleResult, share: float) -> str:
+    people = f"{rule.customers:,} customer{'s' if rule.customers != 1 else ''} ({share:.1%} of those contacted)"
+    teams = ", ".join(rule.by_team)
+    if rule.kind == "cap":
+        return (f"{people} got more than {rule.max_touches} touches within {rule.within}: "
+                f"{rule.touches:,} touches over the cap ({teams}); a real-time cap would have stopped {rule.suppressed:,}")
+    if rule.kind == "block":
+        return f"{people} heard from {teams} while {rule.state}: {rule.touches:,} touches the rule '{rule.name}' forbids"
+    return f"{people} heard from {teams} between {rule.quiet[0]} and {rule.quiet[1]}: {rule.touches:,} touches in quiet hours"
+
+
+def touchpoint_findings(project: Project, engine, today: dt.date) -> list[Finding]:
+    """touchpoint-overload (caps), contact-during-open-case (blocks, whatever the state) and
+    contact-in-quiet-hours, one finding per rule broken, with counts by team and the worst timelines."""
+    if policy_problems(project):
+        return []          # unknown sources and states are unknown-reference findings already
+    result = touchpoints(project, engine, today)
+    out = []
+    for rule in result.rules:
+        if not rule.touches:
+            continue
+        code, severity = _CODES[rule.kind]
+        share = rule.customers / result.customers if result.customers else 0.0
+        evidence = {"rule": rule.name, "customers": rule.customers, "share_of_customers": round(share, 4),
+                    "touches": rule.touches, "by_team": rule.by_team, "suppressed": rule.suppressed,
+                    "suppressed_by_team": rule.suppressed_by_team}
+        if rule.state:
+            evidence["state"] = rule.state
+        evidence["worst"] = [{"customer": e["customer"], "touches": e["touches"],
+                              "timeline": _slice(rule, result.timelines[e["customer"]])}
+                             for e in rule.examples[:WORST]]
+        out.append(Finding(code, severity, _title(rule, share), (), tuple(sorted(rule.by_team)),
+                           _lead(project, rule.by_team), evidence, rule.location))
+    return out
