@@ -1,23 +1,43 @@
-"""`python -m bench`: generate the benchmark data if needed, run the benchmarks, print the figures."""
+"""`python -m bench [NAME …]`: generate each benchmark's data if needed, run it, print the figures.
+
+With no name, every benchmark runs: compute, then the others found in this package.
+"""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
-from bench import compute, generate
-
-DATA = Path(__file__).resolve().parent / "data"
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ("compute", "touchpoints", "bridge")
 
 
 def main(argv: list[str] | None = None) -> int:
+    found = [b for b in BENCHMARKS if (HERE / f"{b}.py").is_file()]
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--rows", type=int, default=generate.ROWS, help="rows in the generated source (default 20M)")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(found)} (default: all)")
     parser.add_argument("--runs", type=int, default=3, help="runs per contender; the best is kept (default 3)")
-    parser.add_argument("--only", nargs="+", metavar="NAME", choices=("accord", "a", "b", "floor", "start"),
-                        help="time only these contenders (accord, a, b, floor, start)")
+    parser.add_argument("--compute-rows", type=int, help="rows in the compute benchmark's source (default 20M)")
+    parser.add_argument("--only", nargs="+", metavar="CONTENDER", choices=("accord", "a", "b", "floor", "start"),
+                        help="compute benchmark: time only these contenders (accord, a, b, floor, start)")
     args = parser.parse_args(argv)
-    compute.run(DATA, args.rows, args.runs, args.only, log=lambda msg: print(msg, flush=True))
+    unknown = [n for n in args.names if n not in found]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(found)}")
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+
+    for name in args.names or found:
+        module = importlib.import_module(f"bench.{name}")
+        options = {"runs": args.runs, "log": log}
+        if name == "compute":
+            options["only"] = args.only
+            if args.compute_rows:
+                options["rows"] = args.compute_rows
+        module.run(HERE / "data", **options)
+        log("")
     return 0
 
 
