@@ -112,6 +112,7 @@ class RuleResult:
     suppressed_by_team: dict[str, int] = field(default_factory=dict)
     examples: list[dict] = field(default_factory=list)
     weekly: dict[dt.date, dict[str, int]] = field(default_factory=dict)   # suppressed touches by week and team
+    worst: list[dict] = field(default_factory=list)    # the worst customers' timelines where the rule breaks
     state: str | None = None
     max_touches: int | None = None
     within: str | None = None
@@ -368,6 +369,8 @@ def touchpoints(project: Project, engine, today: dt.date, customer: str | None =
     _caps(log, plan, results, customers, stats, touches, teams)
     shown = list(dict.fromkeys(e["customer"] for r in results.values() for e in r.examples[:WORST]))
     lines = _timelines(log, engine, plan, results, touches, shown) if touches is not None else {}
+    for res in results.values():
+        res.worst = [_worst(res, e, lines[e["customer"]]) for e in res.examples[:WORST]]
     if customer is not None:
         one = engine.query(detail_query(log, plan, [customer], key=True))
         lines[customer] = _timelines(log, engine, plan, results, one, [customer])[customer]
@@ -399,27 +402,41 @@ def _lead(project: Project, teams: dict[str, int]) -> str | None:
     return None
 
 
-def _slice(rule: RuleResult, line: Timeline) -> list[dict]:
-    """The part of a timeline that shows the rule broken: the worst window, the worst period, the quiet touches."""
+def _worst(rule: RuleResult, example: dict, line: Timeline) -> dict:
+    """The part of a customer's timeline that shows the rule broken: for a cap the trailing window of its
+    worst touch, for a block the period with the most blocked touches, for quiet hours the quiet touches."""
     touches = line.touches
     marked = [i for i, t in enumerate(touches) if any(h.rule == rule.name for h in t.hits)]
-    if not marked:
-        return []
+    out: dict = {"customer": example["customer"], "touches": example["touches"]}
     if rule.kind == "cap":
         from accord.project.durations import parse_duration
         within = parse_duration(rule.within)
-        best = max(marked, key=lambda i: (sum(1 for t in touches[:i + 1] if t.time > touches[i].time - within), -i))
-        shown = [t for t in touches[:best + 1] if t.time > touches[best].time - within]
+        in_window = {i: [t for t in touches[:i + 1] if t.time > touches[i].time - within] for i in marked}
+        worst = max(marked, key=lambda i: (len(in_window[i]), -i))
+        shown = in_window[worst]
     elif rule.kind == "block":
         periods = [p for p in line.periods if p.state == rule.state]
-        period = max(periods, key=lambda p: (sum(1 for i in marked if p.open_at(touches[i].time)), -p.opened.timestamp()))
+        period = max(periods, key=lambda p: (sum(1 for i in marked if p.open_at(touches[i].time)),
+                                             -p.opened.timestamp()))
+        out["period"] = period.as_dict()
         shown = [t for t in touches if period.open_at(t.time)]
     else:
         shown = [touches[i] for i in marked]
-    return [{"time": t.time.isoformat(), "team": t.team, "source": t.source,
-             "breaks": any(h.rule == rule.name for h in t.hits),
-             **({"suppressed": any(h.rule == rule.name and h.suppressed for h in t.hits)} if rule.kind == "cap" else {})}
-            for t in shown[-SHOWN:]]
+    entries = []
+    for t in shown[-SHOWN:]:
+        mine = [h for h in t.hits if h.rule == rule.name]
+        entry = {"time": t.time.isoformat(), "team": t.team, "source": t.source, "breaks": bool(mine)}
+        if rule.kind == "cap":
+            entry["suppressed"] = any(h.suppressed for h in mine)
+        entries.append(entry)
+    out["timeline"] = entries
+    if shown:
+        out["from"], out["to"] = shown[0].time.isoformat(), shown[-1].time.isoformat()
+    return out
+
+
+def _words(state: str) -> str:
+    return state.replace("_", " ")
 
 
 def _title(rule: RuleResult, share: float) -> str:
@@ -429,7 +446,7 @@ def _title(rule: RuleResult, share: float) -> str:
         return (f"{people} got more than {rule.max_touches} touches within {rule.within}: "
                 f"{rule.touches:,} touches over the cap ({teams}); a real-time cap would have stopped {rule.suppressed:,}")
     if rule.kind == "block":
-        return f"{people} heard from {teams} while {rule.state}: {rule.touches:,} touches the rule '{rule.name}' forbids"
+        return f"{people} heard from {teams} while {_words(rule.state)}: {rule.touches:,} touches '{rule.name}' forbids"
     return f"{people} heard from {teams} between {rule.quiet[0]} and {rule.quiet[1]}: {rule.touches:,} touches in quiet hours"
 
 
@@ -450,9 +467,7 @@ def touchpoint_findings(project: Project, engine, today: dt.date) -> list[Findin
                     "suppressed_by_team": rule.suppressed_by_team}
         if rule.state:
             evidence["state"] = rule.state
-        evidence["worst"] = [{"customer": e["customer"], "touches": e["touches"],
-                              "timeline": _slice(rule, result.timelines[e["customer"]])}
-                             for e in rule.examples[:WORST]]
+        evidence["worst"] = rule.worst
         out.append(Finding(code, severity, _title(rule, share), (), tuple(sorted(rule.by_team)),
                            _lead(project, rule.by_team), evidence, rule.location))
     return out
