@@ -2,12 +2,12 @@
 SELECT
   __p0,
   MAX(__a0) AS __m0,
-  SUM(__n) AS __n0
+  SUM(__a1) AS __n0
 FROM (
   SELECT
     __p0,
     MAX(minutes) AS __a0,
-    COUNT(*) AS __n
+    COUNT(*) AS __a1
   FROM (
     SELECT
       *,

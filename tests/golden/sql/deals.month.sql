@@ -9,7 +9,7 @@ SELECT
     AND NOT COALESCE((
       is_closed
     ), FALSE)) AS __m0,
-  SUM(__n) FILTER(WHERE
+  SUM(__a1) FILTER(WHERE
     COALESCE((
       stage IN ('won', 'open')
     ), FALSE)
@@ -17,7 +17,7 @@ SELECT
       is_closed
     ), FALSE)) AS __n0,
   SUM(__a1) AS __m1,
-  SUM(__n) AS __n1,
+  SUM(__a1) AS __n1,
   SUM(__a0) FILTER(WHERE
     COALESCE((
       account LIKE 'acct-1%'
@@ -25,7 +25,7 @@ SELECT
     COALESCE((
       account LIKE 'acct-1%'
     ), FALSE)), 0) AS __m2,
-  SUM(__n) FILTER(WHERE
+  SUM(__a1) FILTER(WHERE
     COALESCE((
       account LIKE 'acct-1%'
     ), FALSE)) AS __n2,
@@ -33,7 +33,7 @@ SELECT
     COALESCE((
       stage = 'won'
     ), FALSE)) AS __m3,
-  SUM(__n) FILTER(WHERE
+  SUM(__a1) FILTER(WHERE
     COALESCE((
       stage = 'won'
     ), FALSE)) AS __n3,
@@ -48,8 +48,7 @@ FROM (
     "stage",
     SUM(amount) AS __a0,
     COUNT(*) AS __a1,
-    COUNT(amount) AS __a2,
-    COUNT(*) AS __n
+    COUNT(amount) AS __a2
   FROM (
     SELECT
       *,

@@ -3,61 +3,59 @@ SELECT
   __p0,
   __p1,
   SUM(amount) FILTER(WHERE
-    COALESCE((
-      stage IN ('won', 'open')
-    ), FALSE)
-    AND NOT COALESCE((
-      is_closed
-    ), FALSE)) AS __m0,
+    __c0 AND NOT __c1) AS __m0,
   COUNT(*) FILTER(WHERE
-    COALESCE((
-      stage IN ('won', 'open')
-    ), FALSE)
-    AND NOT COALESCE((
-      is_closed
-    ), FALSE)) AS __n0,
+    __c0 AND NOT __c1) AS __n0,
   COUNT(*) AS __m1,
   COUNT(*) AS __n1,
   AVG(amount) FILTER(WHERE
-    COALESCE((
-      account LIKE 'acct-1%'
-    ), FALSE)) AS __m2,
+    __c2) AS __m2,
   COUNT(*) FILTER(WHERE
-    COALESCE((
-      account LIKE 'acct-1%'
-    ), FALSE)) AS __n2,
+    __c2) AS __n2,
   SUM(amount) FILTER(WHERE
-    COALESCE((
-      stage = 'won'
-    ), FALSE)) AS __m3,
+    __c3) AS __m3,
   COUNT(*) FILTER(WHERE
-    COALESCE((
-      stage = 'won'
-    ), FALSE)) AS __n3,
+    __c3) AS __n3,
   GROUPING(__p0) AS __g0,
   GROUPING(__p1) AS __g1
 FROM (
   SELECT
     *,
-    CASE
-      WHEN "created_at" >= CAST('2026-07-21' AS DATE)
-      THEN CAST('2026-10-01' AS DATE)
-      ELSE CAST(DATE_TRUNC('quarter', "created_at" - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
-    END AS __p0,
-    CASE
-      WHEN "closed_on" >= CAST('2026-07-21' AS DATE)
-      THEN CAST('2026-10-01' AS DATE)
-      ELSE CAST(DATE_TRUNC('quarter', "closed_on" - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
-    END AS __p1
-  FROM READ_PARQUET(
-    '<project>/data/deals.parquet'
-  )
-  WHERE
-    "created_at" IS NULL
-    OR "created_at" < CAST('2026-07-21' AS DATE)
-    OR "closed_on" IS NULL
-    OR "closed_on" < CAST('2026-07-21' AS DATE)
-) AS __rows
+    COALESCE((
+      stage IN ('won', 'open')
+    ), FALSE) AS __c0,
+    COALESCE((
+      is_closed
+    ), FALSE) AS __c1,
+    COALESCE((
+      account LIKE 'acct-1%'
+    ), FALSE) AS __c2,
+    COALESCE((
+      stage = 'won'
+    ), FALSE) AS __c3
+  FROM (
+    SELECT
+      *,
+      CASE
+        WHEN "created_at" >= CAST('2026-07-21' AS DATE)
+        THEN CAST('2026-10-01' AS DATE)
+        ELSE CAST(DATE_TRUNC('quarter', "created_at" - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
+      END AS __p0,
+      CASE
+        WHEN "closed_on" >= CAST('2026-07-21' AS DATE)
+        THEN CAST('2026-10-01' AS DATE)
+        ELSE CAST(DATE_TRUNC('quarter', "closed_on" - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
+      END AS __p1
+    FROM READ_PARQUET(
+      '<project>/data/deals.parquet'
+    )
+    WHERE
+      "created_at" IS NULL
+      OR "created_at" < CAST('2026-07-21' AS DATE)
+      OR "closed_on" IS NULL
+      OR "closed_on" < CAST('2026-07-21' AS DATE)
+  ) AS __rows
+) AS __flagged
 GROUP BY
   GROUPING SETS (
     (__p0),

@@ -4,18 +4,33 @@ SELECT
   COUNT(DISTINCT customer) AS __m0,
   COUNT(*) AS __n0,
   MEDIAN(minutes) FILTER(WHERE
-    NOT COALESCE((
-      minutes < 6
-    ), FALSE)) AS __m1,
+    NOT __c0) AS __m1,
   COUNT(*) FILTER(WHERE
-    NOT COALESCE((
-      minutes < 6
-    ), FALSE)) AS __n1
+    NOT __c0) AS __n1
 FROM (
   SELECT
     *,
-    CAST(DATE_TRUNC(
-      'week',
+    COALESCE((
+      minutes < 6
+    ), FALSE) AS __c0
+  FROM (
+    SELECT
+      *,
+      CAST(DATE_TRUNC(
+        'week',
+        CASE
+          WHEN REGEXP_MATCHES(
+            "opened",
+            '\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$'
+          )
+          THEN TIMEZONE('Europe/Berlin', TRY_CAST("opened" AS TIMESTAMPTZ))
+          ELSE TRY_CAST("opened" AS TIMESTAMP)
+        END
+      ) AS DATE) AS __p0
+    FROM READ_PARQUET(
+      '<project>/data/tickets.parquet'
+    )
+    WHERE
       CASE
         WHEN REGEXP_MATCHES(
           "opened",
@@ -23,28 +38,16 @@ FROM (
         )
         THEN TIMEZONE('Europe/Berlin', TRY_CAST("opened" AS TIMESTAMPTZ))
         ELSE TRY_CAST("opened" AS TIMESTAMP)
-      END
-    ) AS DATE) AS __p0
-  FROM READ_PARQUET(
-    '<project>/data/tickets.parquet'
-  )
-  WHERE
-    CASE
-      WHEN REGEXP_MATCHES(
-        "opened",
-        '\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$'
-      )
-      THEN TIMEZONE('Europe/Berlin', TRY_CAST("opened" AS TIMESTAMPTZ))
-      ELSE TRY_CAST("opened" AS TIMESTAMP)
-    END IS NULL
-    OR CASE
-      WHEN REGEXP_MATCHES(
-        "opened",
-        '\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$'
-      )
-      THEN TIMEZONE('Europe/Berlin', TRY_CAST("opened" AS TIMESTAMPTZ))
-      ELSE TRY_CAST("opened" AS TIMESTAMP)
-    END < CAST('2026-07-21' AS DATE)
-) AS __rows
+      END IS NULL
+      OR CASE
+        WHEN REGEXP_MATCHES(
+          "opened",
+          '\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$'
+        )
+        THEN TIMEZONE('Europe/Berlin', TRY_CAST("opened" AS TIMESTAMPTZ))
+        ELSE TRY_CAST("opened" AS TIMESTAMP)
+      END < CAST('2026-07-21' AS DATE)
+  ) AS __rows
+) AS __flagged
 GROUP BY
   __p0
