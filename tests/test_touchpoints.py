@@ -375,8 +375,8 @@ def test_a_block_during_a_text_state_and_resolved_left_empty(tmp_path):
     app = Source("app", "product", "ts", [("A", at(1)), ("A", at(5))])
     rows = [("A", "2026-06-01T12:00:00", "")]
     root = tmp_path / "p"
-    project = write(root, [app], [{"name": "no nudges while stuck", "block_teams": ["product"], "while": "stuck"}],
-                    {"stuck": ("ts", [("A", at(0, 12), None)])})
+    write(root, [app], [{"name": "no nudges while stuck", "block_teams": ["product"], "while": "stuck"}],
+          {"stuck": ("ts", [("A", at(0, 12), None)])})
     pq.write_table(pa.table({"id": ["s-0"], "who": [r[0] for r in rows], "opened": [r[1] for r in rows],
                              "resolved": [r[2] for r in rows]}), root / "periods_stuck.parquet")
     got = run(load_project(root), TODAY).as_dict()["rules"][0]

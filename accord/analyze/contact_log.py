@@ -238,8 +238,10 @@ class ContactLog:
         """The indexes of the channels of these teams (all channels when None)."""
         return [c.index for c in self.channels if teams is None or c.team in teams]
 
-    def team_of(self, index: int) -> str:
-        return next(c.team for c in self.channels if c.index == index)
+    @property
+    def team_of(self) -> dict[int, str]:
+        """The team of each touch source index."""
+        return {c.index: c.team for c in self.channels}
 
     def _customer_filter(self, column: str, customers: list[str] | None) -> list[exp.Expression]:
         if customers is None:

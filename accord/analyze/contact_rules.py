@@ -1,15 +1,17 @@
 """The contact rules evaluated on the log: caps, blocks and quiet hours, each on its own.
 
-One window query over the log (touches and period boundaries, partitioned by customer, ordered by time)
-gives, per customer, the touches per channel, the most touches of each cap inside its trailing window,
-the touches during each blocking state and the touches in each quiet window. The same pass groups the
-touches by week and channel.
+Caps take one window query over the touches, partitioned by customer and ordered by time: per customer,
+the most touches of each cap inside one trailing window. A RANGE frame takes every touch at the same
+time at once, so its count is that of the last of tied touches: the largest count per customer is the
+same as when ties are ordered one by one, and says exactly which customers are ever over the cap. Only
+their touches are then read in order (time, policy source order, row order) and walked in Python
+(`cap_marks`): the position of each touch in its trailing window, and the real-time cap simulated touch
+by touch, where a refused touch is never sent.
 
-A cap's RANGE frame takes every touch at the same time at once, so its count is that of the last of
-tied touches: the customer's largest count is the same as when ties are ordered one by one, and it says
-exactly which customers are ever over the cap. Only their touches are then read in order (time, policy
-source order, row order) and walked in Python: the position of each touch in its trailing window, and
-the real-time cap simulated touch by touch, where a refused touch is never sent.
+Blocks and quiet hours need no order: a block is a semi-join of the blocked teams' touches with the
+customer's periods in its state (opened ≤ t < resolved), quiet hours a filter on the local time of day.
+Their hits are counted per customer and per week in one more query. Only the columns a window needs
+pass through it: that sort is what a run costs.
 """
 from __future__ import annotations
 
@@ -72,8 +74,7 @@ def _clock(text: str, where: Location, what: str) -> int:
 def plan_rules(log: ContactLog) -> RulePlan:
     """Each rule of the policy resolved against the log; a block on an unknown state is a user error."""
     policy = log.policy
-    known = {p.state for p in log.periods} | {s.name for s in policy.states} | \
-        ({"open_case"} if policy.cases else set())
+    known = {p.state for p in log.periods}
     states: list[str] = []
     specs, problems = [], []
     for i, rule in enumerate(policy.rules):

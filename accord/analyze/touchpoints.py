@@ -15,89 +15,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from accord.analyze.contact_log import MICROS_PER_DAY, OPEN, ContactLog, from_micros, micros, policy_problems
+from accord.analyze.contact_log import MICROS_PER_DAY, ContactLog, from_micros, micros, policy_problems
 from accord.analyze.contact_rules import (WEEK_MICROS, RulePlan, RuleSpec, cap_marks, detail_query, hits_query,
                                           plan_rules, stats_query, weekly_query)
 from accord.analyze.outcomes import OutcomeComparison, outcome_group
+from accord.analyze.timeline import Timeline, build_timelines, customer_rows, worst_stretch
 from accord.errors import UserError
 from accord.findings import Finding, Location
 from accord.project.model import Project
 
 EXAMPLES = 5          # customers listed per rule
 WORST = 3             # customers whose timelines a finding carries
-SHOWN = 12            # touches shown per timeline in a finding's evidence
 
 _CODES = {"cap": ("touchpoint-overload", "error"), "block": ("contact-during-open-case", "error"),
           "quiet": ("contact-in-quiet-hours", "warning")}
 
 
 # ---------------------------------------------------------------- the result
-
-@dataclass(frozen=True)
-class Hit:
-    """One rule a touch breaks; for a cap, whether a real-time cap would have refused it."""
-
-    rule: str
-    kind: str
-    suppressed: bool = False
-    state: str | None = None
-
-    def as_dict(self) -> dict:
-        d = {"rule": self.rule, "kind": self.kind, "suppressed": self.suppressed}
-        if self.state:
-            d["state"] = self.state
-        return d
-
-
-@dataclass(frozen=True)
-class TimelineTouch:
-    time: dt.datetime
-    team: str
-    source: str
-    key: str | None
-    hits: tuple[Hit, ...] = ()
-
-    def as_dict(self) -> dict:
-        return {"time": self.time.isoformat(), "team": self.team, "source": self.source, "key": self.key,
-                "hits": [h.as_dict() for h in self.hits]}
-
-
-@dataclass(frozen=True)
-class TimelinePeriod:
-    state: str
-    opened: dt.datetime
-    resolved: dt.datetime | None          # None: still open
-
-    def open_at(self, t: dt.datetime) -> bool:
-        return self.opened <= t and (self.resolved is None or t < self.resolved)
-
-    def as_dict(self) -> dict:
-        return {"state": self.state, "opened": self.opened.isoformat(),
-                "resolved": self.resolved.isoformat() if self.resolved else None}
-
-
-@dataclass
-class Timeline:
-    """One customer's touches from every system in time order, the periods it was in and its outcomes."""
-
-    customer: str
-    touches: list[TimelineTouch]
-    periods: list[TimelinePeriod]
-    outcomes: list[dt.datetime]
-    end: dt.datetime                       # the end of today: what is still open then is open now
-
-    @property
-    def open_now(self) -> list[TimelinePeriod]:
-        return [p for p in self.periods if p.resolved is None or p.resolved > self.end]
-
-    def as_dict(self) -> dict:
-        hits = sum(1 for t in self.touches if t.hits)
-        return {"customer": self.customer, "touches": len(self.touches), "touches_breaking_a_rule": hits,
-                "open_now": [p.state for p in self.open_now],
-                "periods": [p.as_dict() for p in self.periods],
-                "outcomes": [o.isoformat() for o in self.outcomes],
-                "log": [t.as_dict() for t in self.touches]}
-
 
 @dataclass
 class RuleResult:
@@ -187,62 +121,48 @@ def _new_result(spec: RuleSpec, log: ContactLog, plan: RulePlan) -> RuleResult:
                       quiet=(r.quiet.from_, r.quiet.to) if r.quiet else None)
 
 
-def _groups(table: pa.Table) -> list[tuple[str, int, int]]:
-    """(customer, first row, end row) of each customer in a table sorted by customer."""
-    col = table.column("customer")
-    n = len(col)
-    if n == 0:
-        return []
-    change = pc.not_equal(col.slice(1), col.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    cuts = (np.flatnonzero(change) + 1).tolist()
-    starts, ends = [0] + cuts, cuts + [n]
-    return list(zip(col.take(pa.array(starts)).to_pylist(), starts, ends))
-
-
 def _caps(log: ContactLog, plan: RulePlan, results: dict[int, RuleResult], customers: list[str],
           stats: dict[str, np.ndarray], touches: pa.Table | None, teams: list[str]) -> None:
     """Walk the touches of the customers ever over a cap: touches over it and those a real-time cap refuses."""
-    team_of = {c.index: c.team for c in log.channels}
-    row_of = {c: i for i, c in enumerate(customers)}
-    groups = _groups(touches) if touches is not None else []
+    team_of = log.team_of
+    groups = customer_rows(touches) if touches is not None else []
     s_all = touches.column("s").to_pylist() if touches is not None else []
     us_all = touches.column("us").to_pylist() if touches is not None else []
     for cap in plan.of_kind("cap"):
         res, channels = results[cap.index], set(cap.channels)
-        flagged = stats[f"m{cap.index}"] > cap.rule.max_touches
+        flagged = {customers[i] for i in np.flatnonzero(stats[f"m{cap.index}"] > cap.rule.max_touches)}
         over_team: dict[str, int] = {}
         refused_team: dict[str, int] = {}
         weekly: dict[dt.date, dict[str, int]] = {}
-        counts: dict[str, tuple[int, int, int]] = {}          # customer: (over, refused, first over)
+        counts: dict[str, dict] = {}
         for customer, lo, hi in groups:
-            if not flagged[row_of[customer]]:
+            if customer not in flagged:
                 continue
             picked = [i for i in range(lo, hi) if s_all[i] in channels]
             over, refused = cap_marks([us_all[i] for i in picked], cap.within_us, cap.rule.max_touches)
-            n_over = n_refused = 0
-            first = None
+            mine = {"customer": customer, "touches": 0, "suppressed": 0, "by_team": {}, "first": None}
             for i, o, x in zip(picked, over, refused):
                 if not o:
                     continue
                 team = team_of[s_all[i]]
-                n_over += 1
+                mine["touches"] += 1
+                mine["by_team"][team] = mine["by_team"].get(team, 0) + 1
                 over_team[team] = over_team.get(team, 0) + 1
-                first = us_all[i] if first is None else first
+                mine["first"] = mine["first"] or from_micros(us_all[i]).isoformat()
                 if x:
-                    n_refused += 1
+                    mine["suppressed"] += 1
                     refused_team[team] = refused_team.get(team, 0) + 1
                     week = weekly.setdefault(_week(_week_of(us_all[i])), {})
                     week[team] = week.get(team, 0) + 1
-            if n_over:
-                counts[customer] = (n_over, n_refused, first)
-        res.customers, res.touches = len(counts), sum(v[0] for v in counts.values())
-        res.suppressed = sum(v[1] for v in counts.values())
+            if mine["touches"]:
+                mine["by_team"] = _count_by(teams, mine["by_team"].items())
+                counts[customer] = mine
+        res.customers, res.touches = len(counts), sum(v["touches"] for v in counts.values())
+        res.suppressed = sum(v["suppressed"] for v in counts.values())
         res.by_team = _count_by(teams, over_team.items())
         res.suppressed_by_team = _count_by(teams, refused_team.items())
         res.weekly = dict(sorted(weekly.items()))
-        worst = sorted(counts, key=lambda c: (-counts[c][0], c))[:EXAMPLES]
-        res.examples = [{"customer": c, "touches": counts[c][0], "suppressed": counts[c][1],
-                         "first": from_micros(counts[c][2]).isoformat()} for c in worst]
+        res.examples = [counts[c] for c in sorted(counts, key=lambda c: (-counts[c]["touches"], c))[:EXAMPLES]]
 
 
 def _week_of(us: int) -> int:
@@ -252,7 +172,7 @@ def _week_of(us: int) -> int:
 def _counted_rules(log: ContactLog, plan: RulePlan, results: dict[int, RuleResult], hits: pa.Table | None,
                    teams: list[str]) -> None:
     """Blocks and quiet hours: every hit is counted in SQL, per customer and per week, by touch source."""
-    team_of = {c.index: c.team for c in log.channels}
+    team_of = log.team_of
     for spec in plan.rules:
         if spec.kind == "cap" or hits is None:
             continue
@@ -261,8 +181,9 @@ def _counted_rules(log: ContactLog, plan: RulePlan, results: dict[int, RuleResul
         per_customer = mine.filter(pc.equal(mine.column("g"), 0))
         totals = per_customer.group_by("customer").aggregate([("n", "sum")])
         res.customers, res.touches = totals.num_rows, int(pc.sum(totals.column("n_sum")).as_py() or 0)
-        res.by_team = _count_by(teams, ((team_of[s], n) for s, n in zip(per_customer.column("s").to_pylist(),
-                                                                        per_customer.column("n").to_pylist())))
+        by_source = per_customer.group_by("s").aggregate([("n", "sum")])
+        res.by_team = _count_by(teams, ((team_of[s], n) for s, n in zip(by_source.column("s").to_pylist(),
+                                                                        by_source.column("n_sum").to_pylist())))
         res.suppressed, res.suppressed_by_team = res.touches, dict(res.by_team)
         top = totals.take(pc.sort_indices(totals, [("n_sum", "descending"), ("customer", "ascending")])[:EXAMPLES])
         res.examples = []
@@ -270,7 +191,7 @@ def _counted_rules(log: ContactLog, plan: RulePlan, results: dict[int, RuleResul
             own = per_customer.filter(pc.equal(per_customer.column("customer"), c))
             by = _count_by(teams, ((team_of[s], n) for s, n in zip(own.column("s").to_pylist(),
                                                                    own.column("n").to_pylist())))
-            res.examples.append({"customer": c, "touches": total, "by_team": by})
+            res.examples.append({"customer": c, "touches": total, "suppressed": total, "by_team": by})
         weekly: dict[dt.date, dict[str, int]] = {}
         for r in mine.filter(pc.equal(mine.column("g"), 1)).to_pylist():
             week = weekly.setdefault(_week(r["w"]), {})
@@ -307,46 +228,6 @@ def _arrays(table: pa.Table) -> dict[str, np.ndarray]:
             .astype(np.int64) for name in table.column_names if name != "customer"}
 
 
-def _timelines(log: ContactLog, engine, plan: RulePlan, results: dict[int, RuleResult], table: pa.Table,
-               wanted: list[str]) -> dict[str, Timeline]:
-    """The merged timelines of these customers from their ordered touches, every touch marked with the
-    rules it breaks, with their periods and outcomes."""
-    if not wanted:
-        return {}
-    source_of = {c.index: (c.team, c.source) for c in log.channels}
-    chosen = set(wanted)
-    cols = {name: table.column(name).to_pylist() for name in table.column_names}
-    keys = cols.get("k")
-    out = {c: Timeline(c, [], [], [], log.cutoff) for c in wanted}
-    for customer, lo, hi in _groups(table):
-        if customer not in chosen:
-            continue
-        hits: list[list[Hit]] = [[] for _ in range(lo, hi)]
-        for spec in plan.rules:
-            if spec.kind == "cap":
-                picked = [i for i in range(lo, hi) if cols["s"][i] in spec.channels]
-                over, refused = cap_marks([cols["us"][i] for i in picked], spec.within_us, spec.rule.max_touches)
-                for i, o, x in zip(picked, over, refused):
-                    if o:
-                        hits[i - lo].append(Hit(spec.name, "cap", x))
-            else:
-                for i in range(lo, hi):
-                    if cols[f"hit{spec.index}"][i]:
-                        hits[i - lo].append(Hit(spec.name, spec.kind, True, results[spec.index].state))
-        out[customer].touches = [
-            TimelineTouch(from_micros(cols["us"][i]), *source_of[cols["s"][i]], keys[i] if keys else None,
-                          tuple(hits[i - lo])) for i in range(lo, hi)]
-    periods = log.periods_of(None, wanted)
-    if periods is not None:
-        for r in sorted(engine.query(periods).to_pylist(), key=lambda r: (r["customer"], r["opened"], r["state"])):
-            resolved = from_micros(r["resolved"]) if r["resolved"] != OPEN else None
-            out[r["customer"]].periods.append(TimelinePeriod(r["state"], from_micros(r["opened"]), resolved))
-    if log.outcome:
-        for r in sorted(engine.query(log.outcome_rows(wanted)).to_pylist(), key=lambda r: (r["customer"], r["us"])):
-            out[r["customer"]].outcomes.append(from_micros(r["us"]))
-    return out
-
-
 def touchpoints(project: Project, engine, today: dt.date, customer: str | None = None) -> TouchpointsResult:
     """Every team's touches of each customer up to today, checked against each rule of the contact policy."""
     log = ContactLog(project, engine, today)
@@ -368,17 +249,18 @@ def touchpoints(project: Project, engine, today: dt.date, customer: str | None =
     touches = engine.query(detail_query(log, plan, wanted)) if wanted else None
     _caps(log, plan, results, customers, stats, touches, teams)
     shown = list(dict.fromkeys(e["customer"] for r in results.values() for e in r.examples[:WORST]))
-    lines = _timelines(log, engine, plan, results, touches, shown) if touches is not None else {}
+    states = {k: r.state for k, r in results.items()}
+    lines = build_timelines(log, engine, plan, states, touches, shown) if touches is not None else {}
     for res in results.values():
-        res.worst = [_worst(res, e, lines[e["customer"]]) for e in res.examples[:WORST]]
+        res.worst = [worst_stretch(res, e, lines[e["customer"]]) for e in res.examples[:WORST]]
     if customer is not None:
         one = engine.query(detail_query(log, plan, [customer], key=True))
-        lines[customer] = _timelines(log, engine, plan, results, one, [customer])[customer]
+        lines[customer] = build_timelines(log, engine, plan, states, one, [customer])[customer]
         t = lines[customer]
         if not (t.touches or t.periods or t.outcomes):
             raise UserError(f"customer '{customer}' has no touches, periods or outcomes up to {today.isoformat()}. "
                             "check the id: it is compared as text with the policy's customer columns")
-    team_of = {c.index: c.team for c in log.channels}
+    team_of = log.team_of
     weekly: dict[dt.date, dict[str, int]] = {}
     by_source: dict[int, int] = {}
     for r in engine.query(weekly_query(log)).to_pylist():
@@ -400,39 +282,6 @@ def _lead(project: Project, teams: dict[str, int]) -> str | None:
         if found and found.lead:
             return found.lead
     return None
-
-
-def _worst(rule: RuleResult, example: dict, line: Timeline) -> dict:
-    """The part of a customer's timeline that shows the rule broken: for a cap the trailing window of its
-    worst touch, for a block the period with the most blocked touches, for quiet hours the quiet touches."""
-    touches = line.touches
-    marked = [i for i, t in enumerate(touches) if any(h.rule == rule.name for h in t.hits)]
-    out: dict = {"customer": example["customer"], "touches": example["touches"]}
-    if rule.kind == "cap":
-        from accord.project.durations import parse_duration
-        within = parse_duration(rule.within)
-        in_window = {i: [t for t in touches[:i + 1] if t.time > touches[i].time - within] for i in marked}
-        worst = max(marked, key=lambda i: (len(in_window[i]), -i))
-        shown = in_window[worst]
-    elif rule.kind == "block":
-        periods = [p for p in line.periods if p.state == rule.state]
-        period = max(periods, key=lambda p: (sum(1 for i in marked if p.open_at(touches[i].time)),
-                                             -p.opened.timestamp()))
-        out["period"] = period.as_dict()
-        shown = [t for t in touches if period.open_at(t.time)]
-    else:
-        shown = [touches[i] for i in marked]
-    entries = []
-    for t in shown[-SHOWN:]:
-        mine = [h for h in t.hits if h.rule == rule.name]
-        entry = {"time": t.time.isoformat(), "team": t.team, "source": t.source, "breaks": bool(mine)}
-        if rule.kind == "cap":
-            entry["suppressed"] = any(h.suppressed for h in mine)
-        entries.append(entry)
-    out["timeline"] = entries
-    if shown:
-        out["from"], out["to"] = shown[0].time.isoformat(), shown[-1].time.isoformat()
-    return out
 
 
 def _words(state: str) -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from accord.analyze.touchpoints import RuleResult, Timeline, TouchpointsResult
+from accord.analyze.timeline import Timeline
+from accord.analyze.touchpoints import RuleResult, TouchpointsResult
 from accord.render.html import COLOURS, _figure, _svg, render_page
 
 # One colour per team, in the policy's order, the same in every chart of the page.

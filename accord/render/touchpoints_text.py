@@ -7,7 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from accord.analyze.touchpoints import Timeline, TouchpointsResult
+from accord.analyze.timeline import Timeline
+from accord.analyze.touchpoints import TouchpointsResult
 
 
 def _n(value: int) -> str:
