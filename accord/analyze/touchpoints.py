@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from accord.analyze.contact_log import MICROS_PER_DAY, ContactLog, from_micros, micros, policy_problems
 from accord.analyze.contact_rules import (WEEK_MICROS, RulePlan, RuleSpec, cap_marks, detail_query, hits_query,
                                           plan_rules, stats_query, weekly_query)
-from accord.analyze.outcomes import OutcomeComparison, outcome_group
+from accord.analyze.outcomes import DAYS, OutcomeComparison, outcome_group
 from accord.analyze.timeline import Timeline, build_timelines, customer_rows, worst_stretch
 from accord.errors import UserError
 from accord.findings import Finding, Location
@@ -216,7 +216,7 @@ def _outcomes(log: ContactLog, engine, plan: RulePlan, customers: list[str],
         first = np.where(over, stats[f"f{k}"], -1)
         closest = np.where(~over & (stats[f"m{k}"] > 0), stats[f"p{k}"], -1)
         out.append(OutcomeComparison(
-            cap.name, log.outcome.source, 30, alpha,
+            cap.name, log.outcome.source, DAYS, alpha,
             outcome_group(first, events, cutoff, log.outcome.by_day, alpha),
             outcome_group(closest, events, cutoff, log.outcome.by_day, alpha)))
     return out
@@ -228,38 +228,8 @@ def _arrays(table: pa.Table) -> dict[str, np.ndarray]:
             .astype(np.int64) for name in table.column_names if name != "customer"}
 
 
-def touchpoints(project: Project, engine, today: dt.date, customer: str | None = None) -> TouchpointsResult:
-    """Every team's touches of each customer up to today, checked against each rule of the contact policy."""
-    log = ContactLog(project, engine, today)
-    plan = plan_rules(log)
-    teams = log.teams
-    with_outcome = log.outcome is not None and bool(plan.of_kind("cap"))
-    per_customer = engine.query(stats_query(log, plan, with_outcome))
-    customers = per_customer.column("customer").to_pylist()
-    stats = _arrays(per_customer)
-    hits_q = hits_query(log, plan)
-    hits = engine.query(hits_q) if hits_q is not None else None
-    results = {spec.index: _new_result(spec, log, plan) for spec in plan.rules}
-    _counted_rules(log, plan, results, hits, teams)
-    flagged = np.zeros(len(customers), dtype=bool)
-    for cap in plan.of_kind("cap"):
-        flagged |= stats[f"m{cap.index}"] > cap.rule.max_touches
-    examples = [e["customer"] for r in results.values() for e in r.examples[:WORST]]
-    wanted = list(dict.fromkeys([customers[i] for i in np.flatnonzero(flagged)] + examples))
-    touches = engine.query(detail_query(log, plan, wanted)) if wanted else None
-    _caps(log, plan, results, customers, stats, touches, teams)
-    shown = list(dict.fromkeys(e["customer"] for r in results.values() for e in r.examples[:WORST]))
-    states = {k: r.state for k, r in results.items()}
-    lines = build_timelines(log, engine, plan, states, touches, shown) if touches is not None else {}
-    for res in results.values():
-        res.worst = [worst_stretch(res, e, lines[e["customer"]]) for e in res.examples[:WORST]]
-    if customer is not None:
-        one = engine.query(detail_query(log, plan, [customer], key=True))
-        lines[customer] = build_timelines(log, engine, plan, states, one, [customer])[customer]
-        t = lines[customer]
-        if not (t.touches or t.periods or t.outcomes):
-            raise UserError(f"customer '{customer}' has no touches, periods or outcomes up to {today.isoformat()}. "
-                            "check the id: it is compared as text with the policy's customer columns")
+def _weekly(log: ContactLog, engine) -> tuple[dict[dt.date, dict[str, int]], dict[str, int]]:
+    """Touches by week and team, and by team in all."""
     team_of = log.team_of
     weekly: dict[dt.date, dict[str, int]] = {}
     by_source: dict[int, int] = {}
@@ -267,10 +237,49 @@ def touchpoints(project: Project, engine, today: dt.date, customer: str | None =
         week = weekly.setdefault(_week(r["w"]), {})
         week[team_of[r["s"]]] = week.get(team_of[r["s"]], 0) + r["n"]
         by_source[r["s"]] = by_source.get(r["s"], 0) + r["n"]
-    by_team = _count_by(teams, ((team_of[s], n) for s, n in by_source.items()))
-    return TouchpointsResult(today, project.settings.timezone, len(customers), int(sum(by_team.values())), by_team,
-                             teams, [results[s.index] for s in plan.rules], dict(sorted(weekly.items())), lines,
-                             customer, _outcomes(log, engine, plan, customers, stats) if with_outcome else None)
+    return dict(sorted(weekly.items())), _count_by(log.teams, ((team_of[s], n) for s, n in by_source.items()))
+
+
+def touchpoints(project: Project, engine, today: dt.date, customer: str | None = None) -> TouchpointsResult:
+    """Every team's touches of each customer up to today, checked against each rule of the contact policy.
+
+    Four scans of the touch sources: the cap window per customer, the block and quiet hits, the touches
+    of the customers ever over a cap (and of the worst examples), and the touches per week.
+    """
+    log = ContactLog(project, engine, today)
+    plan = plan_rules(log)
+    teams = log.teams
+    with_outcome = log.outcome is not None and bool(plan.of_kind("cap"))
+    per_customer = engine.query(stats_query(log, plan, with_outcome))
+    customers = per_customer.column("customer").to_pylist()
+    stats = _arrays(per_customer)
+    results = {spec.index: _new_result(spec, log, plan) for spec in plan.rules}
+    hits = hits_query(log, plan)
+    _counted_rules(log, plan, results, engine.query(hits) if hits is not None else None, teams)
+
+    over = np.zeros(len(customers), dtype=bool)
+    for cap in plan.of_kind("cap"):
+        over |= stats[f"m{cap.index}"] > cap.rule.max_touches
+    examples = [e["customer"] for r in results.values() for e in r.examples[:WORST]]
+    walked = list(dict.fromkeys([customers[i] for i in np.flatnonzero(over)] + examples))
+    touches = engine.query(detail_query(log, plan, walked)) if walked else None
+    _caps(log, plan, results, customers, stats, touches, teams)
+
+    states = {k: r.state for k, r in results.items()}
+    shown = list(dict.fromkeys(e["customer"] for r in results.values() for e in r.examples[:WORST]))
+    lines = build_timelines(log, engine, plan, states, touches, shown) if shown else {}
+    for res in results.values():
+        res.worst = [worst_stretch(res, e, lines[e["customer"]]) for e in res.examples[:WORST]]
+    if customer is not None:
+        own = engine.query(detail_query(log, plan, [customer], key=True))
+        lines[customer] = build_timelines(log, engine, plan, states, own, [customer])[customer]
+        if not (lines[customer].touches or lines[customer].periods or lines[customer].outcomes):
+            raise UserError(f"customer '{customer}' has no touches, periods or outcomes up to {today.isoformat()}. "
+                            "check the id: it is compared as text with the policy's customer columns")
+    weekly, by_team = _weekly(log, engine)
+    outcomes = _outcomes(log, engine, plan, customers, stats) if with_outcome else None
+    return TouchpointsResult(today, project.settings.timezone, len(customers), sum(by_team.values()), by_team,
+                             teams, [results[s.index] for s in plan.rules], weekly, lines, customer, outcomes)
 
 
 # ---------------------------------------------------------------- findings
@@ -311,7 +320,7 @@ def touchpoint_findings(project: Project, engine, today: dt.date) -> list[Findin
             continue
         code, severity = _CODES[rule.kind]
         share = rule.customers / result.customers if result.customers else 0.0
-        evidence = {"rule": rule.name, "customers": rule.customers, "share_of_customers": round(share, 4),
+        evidence = {"rule": rule.name, "customers": rule.customers, "customer_share": round(share, 4),
                     "touches": rule.touches, "by_team": rule.by_team, "suppressed": rule.suppressed,
                     "suppressed_by_team": rule.suppressed_by_team}
         if rule.state:

@@ -15,6 +15,10 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def _teams(counts: dict[str, int], limit: int = 4) -> str:
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     shown = ", ".join(f"{team} {_n(n)}" for team, n in ranked[:limit])
@@ -27,7 +31,7 @@ def _pct(x: float | None) -> str:
 
 def touchpoints_text(out: Console, result: TouchpointsResult) -> None:
     out.print(Text.assemble(("Touchpoints", "bold"), f" as of {result.as_of.isoformat()} ({result.timezone}): ",
-                            f"{_n(result.customers)} customers, {_n(result.touches)} touches"))
+                            f"{_plural(result.customers, 'customer')}, {_plural(result.touches, 'touch', 'touches')}"))
     if result.by_team:
         out.print(Text(f"  by team: {_teams(result.by_team, 10)}", style="dim"))
     if result.rules:
@@ -81,7 +85,7 @@ def _timeline(out: Console, line: Timeline) -> None:
     teams = sorted({t.team for t in line.touches})
     breaking = sum(1 for t in line.touches if t.hits)
     out.print(Text.assemble("\n", (f"Customer {line.customer}", "bold"),
-                            f": {_n(len(line.touches))} touches from {len(teams)} team{'s' if len(teams) != 1 else ''}"
+                            f": {_plural(len(line.touches), 'touch', 'touches')} from {_plural(len(teams), 'team')}"
                             f" ({', '.join(teams)}), {_n(breaking)} breaking a rule"))
     now = line.open_now
     today = ", ".join(f"{p.state} since {_when(p.opened)}" for p in now) if now else "nothing open"
