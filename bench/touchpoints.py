@@ -1,20 +1,21 @@
 """Touchpoints benchmark: `accord touchpoints` against one DuckDB window query, on 10M touches of 200k customers.
 
-The data: four teams' touch logs as Parquet (marketing, sales, product, cx), a helpdesk's cases and a
-contact policy with a cap (3 touches in 48 hours), a block during open cases and quiet nights. Every
-customer is touched about every two weeks; one in 25 customers also gets a burst of six touches in
-25 hours, so 4% of customers are ever over the cap (the issue allows at most 5%).
+The data: four teams' touch logs as Parquet (marketing, sales, product, cx) and a helpdesk's cases.
+Every customer is touched about every two weeks; one in 25 customers also gets a burst of six touches in
+25 hours, so 4% of customers are ever over the cap of 3 touches in 48 hours (the issue allows at most 5%).
+Two projects read the same files: one whose policy is the cap alone, one with a block during open cases
+and quiet hours as well.
 
 Contenders, each a fresh process timed from outside (interpreter start, imports and fetching included),
 best of N, interleaved:
 
-* accord — `accord touchpoints --project … --format json`, output to /dev/null;
+* accord-cap, accord-full — `accord touchpoints --project … --format json`, output to /dev/null;
 * window — one hand-written DuckDB query over the same files that only counts each customer's touches in
   the trailing 48 hours (`count(*) OVER (PARTITION BY customer ORDER BY time RANGE 48 hours PRECEDING)`)
   and keeps the customers who reach more than 3.
 
 Before timing, accord's JSON is checked against the window query: the same customers over the cap.
-Call `run()`; it returns the figures as a dict.
+Call `run()` (or `python -m bench.touchpoints`); it prints the figures and returns them as a dict.
 """
 from __future__ import annotations
 
@@ -112,26 +113,31 @@ def ensure_data(folder: Path, rows: int, customers: int, log=print) -> bool:
     return True
 
 
-def write_project(folder: Path) -> None:
-    """accord.yml and the definitions: the touch sources, cases, teams and the contact policy."""
+CAP_RULE = {"name": f"at most {CAP} touches in {WITHIN_HOURS} hours", "max_touches": CAP, "within": f"{WITHIN_HOURS}h"}
+POLICIES = {
+    "cap": [CAP_RULE],
+    "full": [CAP_RULE,
+             {"name": "no promotion during an open case", "block_teams": ["marketing", "sales"], "while": "open_case"},
+             {"name": "quiet nights", "quiet": {"from": "20:00", "to": "08:00"}, "teams": ["sales"]}],
+}
+
+
+def write_project(folder: Path, rules: list[dict]) -> None:
+    """accord.yml and the definitions over ../data: the touch sources, cases, teams and a contact policy."""
+    folder.mkdir(parents=True, exist_ok=True)
     yaml = YAML()
     yaml.default_flow_style = None
     yaml.width = 120
-    sources = [{"name": source, "system": team, "path": f"data/{source}.parquet", "entity": "touch",
+    sources = [{"name": source, "system": team, "path": f"../data/{source}.parquet", "entity": "touch",
                 "key": "touch_id", "time": "sent_at"} for team, source, _, _ in TEAMS]
-    sources.append({"name": "support_cases", "system": "helpdesk", "path": "data/support_cases.parquet",
+    sources.append({"name": "support_cases", "system": "helpdesk", "path": "../data/support_cases.parquet",
                     "entity": "case", "key": "case_id", "time": "opened_at"})
     teams = [{"name": team, "lead": f"{team}-lead@bench.example"} for team, _, _, _ in TEAMS]
     policy = {
         "customer": "customer_id",
         "touches": [{"source": source, "team": team, "time": "sent_at"} for team, source, _, _ in TEAMS],
         "cases": {"source": "support_cases", "opened": "opened_at", "resolved": "resolved_at"},
-        "rules": [
-            {"name": f"at most {CAP} touches in {WITHIN_HOURS} hours", "max_touches": CAP,
-             "within": f"{WITHIN_HOURS}h"},
-            {"name": "no promotion during an open case", "block_teams": ["marketing", "sales"], "while": "open_case"},
-            {"name": "quiet nights", "quiet": {"from": "20:00", "to": "08:00"}, "teams": ["sales"]},
-        ],
+        "rules": rules,
     }
     with open(folder / "accord.yml", "w") as f:
         yaml.dump({"project": "bench-touchpoints", "settings": {"as_of": AS_OF, "timezone": "UTC"}}, f)
@@ -169,10 +175,10 @@ def _duckdb_command(sql: str, folder: Path) -> list[str]:
     return [sys.executable, "-m", "bench.duckrun", str(spec)]
 
 
-def check_counts(folder: Path) -> dict:
+def check_counts(project: Path, folder: Path) -> dict:
     """accord's customers over the cap equal the window query's (whose RANGE frame includes a touch exactly
     48 hours earlier, which accord's does not; the generated data has none at that distance)."""
-    done = subprocess.run(accord_command(folder), capture_output=True, text=True)
+    done = subprocess.run(accord_command(project), capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"accord touchpoints failed (exit {done.returncode}):\n{done.stderr}")
     got = json.loads(done.stdout)
@@ -209,34 +215,50 @@ def best_of(commands: dict[str, list[str]], runs: int, log) -> tuple[dict[str, f
             if done.returncode != 0:
                 raise SystemExit(f"{name} failed (exit {done.returncode}):\n{done.stderr}")
             wall[name], cpu[name] = min(wall[name], seconds), min(cpu[name], busy)
-            log(f"  run {run_no + 1}/{runs}  {name:<8} {seconds:7.2f} s wall {busy:7.2f} s cpu")
+            log(f"  run {run_no + 1}/{runs}  {name:<12} {seconds:7.2f} s wall {busy:7.2f} s cpu")
     return wall, cpu
 
 
+LABELS = {"accord-cap": "accord touchpoints, the cap alone",
+          "accord-full": "accord touchpoints, cap + block + quiet",
+          "window": "one DuckDB window query (48h count)"}
+
+
 def run(root: Path = DATA, rows: int = TOUCHES, customers: int = CUSTOMERS, runs: int = 3, log=print) -> dict:
-    """Generate the data if needed, check accord's counts, time both contenders; returns the figures."""
+    """Generate the data if needed, check accord's counts, time the contenders; returns the figures.
+
+    The goal (at most 2× the window query) is for the policy that asks what the window query answers,
+    the cap alone; the full policy (a block during open cases and quiet hours too) is timed beside it.
+    """
     folder = root / f"touchpoints-{rows}"
     started = time.perf_counter()
     if ensure_data(folder, rows, customers, log):
         log(f"  generated in {time.perf_counter() - started:.1f} s")
-    write_project(folder)
-    log(f"\ntouchpoints benchmark: {rows:,} touches of {customers:,} customers, "
-        f"cap {CAP} in {WITHIN_HOURS}h, a block and quiet hours")
-    got = check_counts(folder)
+    for name, rules in POLICIES.items():
+        write_project(folder / name, rules)
+    log(f"\ntouchpoints benchmark: {rows:,} touches of {customers:,} customers, cap {CAP} in {WITHIN_HOURS}h")
+    got = check_counts(folder / "cap", folder)
+    full = check_counts(folder / "full", folder)
     cap = got["rules"][0]
     share = cap["customers"] / got["customers"]
     log(f"counts match: {cap['customers']:,} customers over the cap ({share:.1%} of {got['customers']:,}), "
-        f"{cap['touches']:,} touches over it, {cap['suppressed']:,} a real-time cap would have refused\n")
-    best, cpu = best_of({"accord": accord_command(folder),
+        f"{cap['touches']:,} touches over it, {cap['suppressed']:,} a real-time cap would have refused; "
+        f"the full policy also finds {full['rules'][1]['touches']:,} touches during open cases and "
+        f"{full['rules'][2]['touches']:,} in quiet hours\n")
+    best, cpu = best_of({"accord-cap": accord_command(folder / "cap"), "accord-full": accord_command(folder / "full"),
                          "window": _duckdb_command(window_query(folder), folder)}, runs, log)
-    ratio, cpu_ratio = best["accord"] / best["window"], cpu["accord"] / cpu["window"]
+    ratios = {k: best[k] / best["window"] for k in ("accord-cap", "accord-full")}
+    cpu_ratios = {k: cpu[k] / cpu["window"] for k in ("accord-cap", "accord-full")}
     log(f"\nbest of {runs}, each a fresh process timed from outside (start-up and loading included):\n")
-    log(f"{'':<40} {'wall s':>8} {'cpu s':>8}")
-    log(f"{'accord touchpoints (CLI)':<40} {best['accord']:8.2f} {cpu['accord']:8.2f}")
-    log(f"{'one DuckDB window query (48h count)':<40} {best['window']:8.2f} {cpu['window']:8.2f}")
-    log(f"{'accord / window':<40} {ratio:8.2f} {cpu_ratio:8.2f}   goal <= 2: {'met' if ratio <= 2 else 'NOT MET'}")
+    log(f"{'':<42} {'wall s':>8} {'cpu s':>8}")
+    for k, label in LABELS.items():
+        log(f"{label:<42} {best[k]:8.2f} {cpu[k]:8.2f}")
+    for k in ratios:
+        goal = f"   goal <= 2: {'met' if ratios[k] <= 2 else 'NOT MET'}" if k == "accord-cap" else ""
+        log(f"{LABELS[k].replace('accord touchpoints', 'accord') + ' / window':<42} {ratios[k]:8.2f} "
+            f"{cpu_ratios[k]:8.2f}{goal}")
     return {"touches": rows, "customers": customers, "over_cap_share": share, "seconds": best, "cpu_seconds": cpu,
-            "ratio": ratio, "cpu_ratio": cpu_ratio}
+            "ratios": ratios, "cpu_ratios": cpu_ratios}
 
 
 if __name__ == "__main__":

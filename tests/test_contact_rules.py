@@ -4,11 +4,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accord.analyze.contact_log import ContactLog, micros
-from accord.analyze.contact_rules import cap_marks, plan_rules, stats_query
+from accord.analyze.contact_rules import cap_marks, cap_walk, plan_rules, stats_query
 from accord.engine import open_engine
 
 from test_touchpoints import BASE, TODAY, Source, write
@@ -45,6 +46,21 @@ def test_a_real_time_cap_refuses_only_touches_over_it_and_keeps_every_window_wit
     assert all(sum(1 for u in sent if t - within < u <= t) <= most for t in sent)
     assert sum(refused) <= sum(over)
     assert any(over) == (len(times) > 0 and max(brute_count(times, within)) > most)
+
+
+@given(st.lists(times_st, min_size=1, max_size=6), st.integers(1, 12), st.integers(1, 4), st.booleans())
+def test_the_walk_of_many_customers_at_once_equals_each_walked_alone(customers, within, most, far):
+    """Also where times are too far apart to share one sorted key (each customer is then searched alone)."""
+    scale = 2**56 if far else 1
+    groups, times, want_over, want_refused = [], [], [], []
+    for g, hours in enumerate(customers):
+        stamps = [h * scale for h in hours]
+        groups += [g] * len(stamps)
+        times += stamps
+        want_over += brute_over(stamps, within * scale, most)
+        want_refused += brute_refused(stamps, within * scale, most)
+    over, refused = cap_walk(np.array(groups, dtype=np.int64), np.array(times, dtype=np.int64), within * scale, most)
+    assert over.tolist() == want_over and refused.tolist() == want_refused
 
 
 def brute_count(times: list[int], within: int) -> list[int]:

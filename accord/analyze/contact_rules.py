@@ -20,6 +20,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 from sqlglot import exp
 
 from accord.analyze.contact_log import MICROS_PER_DAY, ContactLog
@@ -206,8 +208,8 @@ def weekly_query(log: ContactLog) -> exp.Select:
 
 
 def _hit_rows(log: ContactLog, plan: RulePlan, spec: RuleSpec) -> exp.Select:
-    """(k, customer, s, us) of every touch breaking a block or quiet rule."""
-    cols = [exp.alias_(_n(spec.index), "k"), *(exp.column(c, "t") for c in ("customer", "s", "us"))]
+    """(k, customer, s) of every touch breaking a block or quiet rule."""
+    cols = [exp.alias_(_n(spec.index), "k"), *(exp.column(c, "t") for c in ("customer", "s"))]
     q = exp.select(*cols).from_(_sub(log.touches(), "t"))
     if spec.kind == "block":
         periods = log.periods_of([plan.states[spec.state]])
@@ -223,21 +225,15 @@ def _qualified(node: exp.Expression) -> exp.Expression:
 
 
 def hits_query(log: ContactLog, plan: RulePlan) -> exp.Select | None:
-    """Touches breaking each block and quiet rule k, per customer and touch source (g = 0) and per week
-    and touch source (g = 1)."""
+    """Touches breaking each block and quiet rule k, per customer and touch source."""
     specs = [r for r in plan.rules if r.kind != "cap" and r.channels]
     if not specs:
         return None
     union: exp.Expression = _hit_rows(log, plan, specs[0])
     for spec in specs[1:]:
         union = exp.Union(this=union, expression=_hit_rows(log, plan, spec), distinct=False)
-    rows = exp.select(_c("k"), _c("customer"), _c("s"), exp.alias_(_week(_c("us")), "w")).from_(_sub(union, "h"))
-    q = exp.select(_c("k"), _c("customer"), _c("s"), _c("w"),
-                   exp.alias_(exp.Anonymous(this="grouping", expressions=[_c("customer")]), "g"),
-                   exp.alias_(exp.Count(this=exp.Star()), "n")).from_(_sub(rows, "x"))
-    q.set("group", exp.Group(expressions=[exp.GroupingSets(expressions=[
-        exp.Tuple(expressions=[_c("k"), _c("customer"), _c("s")]), exp.Tuple(expressions=[_c("k"), _c("w"), _c("s")])])]))
-    return q
+    return exp.select(_c("k"), _c("customer"), _c("s"), exp.alias_(exp.Count(this=exp.Star()), "n")) \
+        .from_(_sub(union, "h")).group_by(_c("k"), _c("customer"), _c("s"))
 
 
 def detail_query(log: ContactLog, plan: RulePlan, customers: list[str], key: bool = False) -> exp.Select:
@@ -262,29 +258,59 @@ def detail_query(log: ContactLog, plan: RulePlan, customers: list[str], key: boo
 
 # ---------------------------------------------------------------- caps, touch by touch
 
-def cap_marks(times: Sequence[int], within_us: int, max_touches: int) -> tuple[list[bool], list[bool]]:
-    """For one customer's touches in order: is each over the cap, and would a real-time cap refuse it.
+def cap_walk(groups: np.ndarray, times: np.ndarray, within_us: int, max_touches: int) -> tuple[np.ndarray, np.ndarray]:
+    """For touches in order, grouped by customer: is each over the cap, and would a real-time cap refuse it.
 
-    Over the cap: the (max_touches+1)-th or later touch in the trailing window (t − within, t].
-    Refused: the touches sent (not refused) in that window already number max_touches; a refused touch
-    is never sent, so it does not count against later ones.
+    Over the cap: the (max_touches+1)-th or later touch of its customer in the trailing window
+    (t − within, t]. Refused: the touches sent (not refused) in that window already number max_touches;
+    a refused touch is never sent, so it does not count against later ones. The positions are found for
+    all customers at once; the simulation runs touch by touch only through stretches of touches less
+    than `within` apart that hold a touch over the cap: elsewhere nothing is refused.
     """
-    over, lo = [], 0
-    for i, t in enumerate(times):
-        while times[lo] <= t - within_us:
-            lo += 1
-        over.append(i - lo + 1 > max_touches)
-    refused = [False] * len(times)
-    if not any(over):
+    n = len(times)
+    over = np.zeros(n, dtype=bool)
+    refused = np.zeros(n, dtype=bool)
+    if n == 0:
         return over, refused
-    first = over.index(True)
-    sent = deque(t for t in times[:first] if t > times[first] - within_us)
-    for i in range(first, len(times)):
-        t = times[i]
-        while sent and sent[0] <= t - within_us:
-            sent.popleft()
-        if len(sent) >= max_touches:
-            refused[i] = True
-        else:
-            sent.append(t)
+    times = times.astype(np.int64)
+    start = np.ones(n, dtype=bool)
+    start[1:] = groups[1:] != groups[:-1]
+    lo = _window_starts(groups, times, start, within_us)
+    over = np.arange(n) - lo + 1 > max_touches
+    if not over.any():
+        return over, refused
+    stretch = np.cumsum(start | np.concatenate(([True], np.diff(times) >= within_us)))   # numbered in order
+    for s in np.unique(stretch[over]).tolist():
+        sent: deque[int] = deque()
+        for i in range(np.searchsorted(stretch, s, "left"), np.searchsorted(stretch, s, "right")):
+            t = int(times[i])
+            while sent and sent[0] <= t - within_us:
+                sent.popleft()
+            if len(sent) >= max_touches:
+                refused[i] = True
+            else:
+                sent.append(t)
     return over, refused
+
+
+def _window_starts(groups: np.ndarray, times: np.ndarray, start: np.ndarray, within_us: int) -> np.ndarray:
+    """For each touch, the first touch of its customer later than `within` before it."""
+    low, high = int(times.min()), int(times.max())
+    span = high - low + within_us + 1
+    customers = int(start.sum())
+    if customers * span < 2**62:
+        # one sorted key for every customer: its number times a span longer than all its times
+        key = (np.cumsum(start) - 1) * span + (times - low)
+        return np.searchsorted(key, key - within_us, side="right")
+    out = np.empty(len(times), dtype=np.int64)
+    bounds = np.flatnonzero(start).tolist() + [len(times)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        out[a:b] = a + np.searchsorted(times[a:b], times[a:b] - within_us, side="right")
+    return out
+
+
+def cap_marks(times: Sequence[int], within_us: int, max_touches: int) -> tuple[list[bool], list[bool]]:
+    """`cap_walk` for one customer's touches in order."""
+    over, refused = cap_walk(np.zeros(len(times), dtype=np.int64), np.array(times, dtype=np.int64),
+                             within_us, max_touches)
+    return over.tolist(), refused.tolist()

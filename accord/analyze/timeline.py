@@ -104,13 +104,11 @@ def build_timelines(log: ContactLog, engine, plan: RulePlan, states: dict[int, s
     if not wanted:
         return {}
     source_of = {c.index: (c.team, c.source) for c in log.channels}
-    chosen = set(wanted)
+    table = table.filter(pc.is_in(table.column("customer"), value_set=pa.array(wanted, pa.string())))
     cols = {name: table.column(name).to_pylist() for name in table.column_names}
     keys = cols.get("k")
     out = {c: Timeline(c, [], [], [], log.cutoff) for c in wanted}
     for customer, lo, hi in customer_rows(table):
-        if customer not in chosen:
-            continue
         hits: list[list[Hit]] = [[] for _ in range(lo, hi)]
         for spec in plan.rules:
             if spec.kind == "cap":

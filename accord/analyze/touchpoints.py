@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from accord.analyze.contact_log import MICROS_PER_DAY, ContactLog, from_micros, micros, policy_problems
-from accord.analyze.contact_rules import (WEEK_MICROS, RulePlan, RuleSpec, cap_marks, detail_query, hits_query,
+from accord.analyze.contact_rules import (WEEK_MICROS, RulePlan, RuleSpec, cap_walk, detail_query, hits_query,
                                           plan_rules, stats_query, weekly_query)
 from accord.analyze.outcomes import DAYS, OutcomeComparison, outcome_group
-from accord.analyze.timeline import Timeline, build_timelines, customer_rows, worst_stretch
+from accord.analyze.timeline import Timeline, build_timelines, worst_stretch
 from accord.errors import UserError
 from accord.findings import Finding, Location
 from accord.project.model import Project
@@ -45,7 +45,6 @@ class RuleResult:
     by_team: dict[str, int] = field(default_factory=dict)
     suppressed_by_team: dict[str, int] = field(default_factory=dict)
     examples: list[dict] = field(default_factory=list)
-    weekly: dict[dt.date, dict[str, int]] = field(default_factory=dict)   # suppressed touches by week and team
     worst: list[dict] = field(default_factory=list)    # the worst customers' timelines where the rule breaks
     state: str | None = None
     max_touches: int | None = None
@@ -123,80 +122,72 @@ def _new_result(spec: RuleSpec, log: ContactLog, plan: RulePlan) -> RuleResult:
 
 def _caps(log: ContactLog, plan: RulePlan, results: dict[int, RuleResult], customers: list[str],
           stats: dict[str, np.ndarray], touches: pa.Table | None, teams: list[str]) -> None:
-    """Walk the touches of the customers ever over a cap: touches over it and those a real-time cap refuses."""
+    """Walk the touches of the customers ever over a cap: touches over it and those a real-time cap refuses.
+
+    Tied touches of one customer from one source are alike here (same time, same team): their order
+    changes no count, so this walk needs no row order; the timelines, which name each touch, do.
+    """
     team_of = log.team_of
-    groups = customer_rows(touches) if touches is not None else []
-    s_all = touches.column("s").to_pylist() if touches is not None else []
-    us_all = touches.column("us").to_pylist() if touches is not None else []
+    if touches is None or touches.num_rows == 0:
+        return
+    names = touches.column("customer")
+    s_all = touches.column("s").to_numpy()
+    us_all = touches.column("us").to_numpy()
+    start = np.ones(len(s_all), dtype=bool)
+    start[1:] = pc.not_equal(names.slice(1), names.slice(0, len(s_all) - 1)).to_numpy(zero_copy_only=False)
+    group = np.cumsum(start) - 1
+    first_rows = np.flatnonzero(start)
+    group_names = names.take(pa.array(first_rows)).to_pylist()
     for cap in plan.of_kind("cap"):
-        res, channels = results[cap.index], set(cap.channels)
-        flagged = {customers[i] for i in np.flatnonzero(stats[f"m{cap.index}"] > cap.rule.max_touches)}
-        over_team: dict[str, int] = {}
-        refused_team: dict[str, int] = {}
-        weekly: dict[dt.date, dict[str, int]] = {}
-        counts: dict[str, dict] = {}
-        for customer, lo, hi in groups:
-            if customer not in flagged:
-                continue
-            picked = [i for i in range(lo, hi) if s_all[i] in channels]
-            over, refused = cap_marks([us_all[i] for i in picked], cap.within_us, cap.rule.max_touches)
-            mine = {"customer": customer, "touches": 0, "suppressed": 0, "by_team": {}, "first": None}
-            for i, o, x in zip(picked, over, refused):
-                if not o:
-                    continue
-                team = team_of[s_all[i]]
-                mine["touches"] += 1
-                mine["by_team"][team] = mine["by_team"].get(team, 0) + 1
-                over_team[team] = over_team.get(team, 0) + 1
-                mine["first"] = mine["first"] or from_micros(us_all[i]).isoformat()
-                if x:
-                    mine["suppressed"] += 1
-                    refused_team[team] = refused_team.get(team, 0) + 1
-                    week = weekly.setdefault(_week(_week_of(us_all[i])), {})
-                    week[team] = week.get(team, 0) + 1
-            if mine["touches"]:
-                mine["by_team"] = _count_by(teams, mine["by_team"].items())
-                counts[customer] = mine
-        res.customers, res.touches = len(counts), sum(v["touches"] for v in counts.values())
-        res.suppressed = sum(v["suppressed"] for v in counts.values())
-        res.by_team = _count_by(teams, over_team.items())
-        res.suppressed_by_team = _count_by(teams, refused_team.items())
-        res.weekly = dict(sorted(weekly.items()))
-        res.examples = [counts[c] for c in sorted(counts, key=lambda c: (-counts[c]["touches"], c))[:EXAMPLES]]
+        res = results[cap.index]
+        flagged = pc.is_in(names, value_set=pa.array(
+            [customers[i] for i in np.flatnonzero(stats[f"m{cap.index}"] > cap.rule.max_touches)], pa.string()))
+        rows = np.flatnonzero(flagged.to_numpy(zero_copy_only=False) & np.isin(s_all, cap.channels))
+        over, refused = cap_walk(group[rows], us_all[rows], cap.within_us, cap.rule.max_touches)
+        over_rows, refused_rows = rows[over], rows[refused]
+        res.customers = len(np.unique(group[over_rows]))
+        res.touches, res.suppressed = len(over_rows), len(refused_rows)
+        res.by_team = _by_team(teams, team_of, s_all[over_rows])
+        res.suppressed_by_team = _by_team(teams, team_of, s_all[refused_rows])
+        per = np.bincount(group[over_rows], minlength=len(group_names))
+        stopped = np.bincount(group[refused_rows], minlength=len(group_names))
+        worst = sorted(np.flatnonzero(per).tolist(), key=lambda g: (-per[g], group_names[g]))[:EXAMPLES]
+        res.examples = []
+        for g in worst:
+            mine = over_rows[group[over_rows] == g]
+            res.examples.append({"customer": group_names[g], "touches": int(per[g]), "suppressed": int(stopped[g]),
+                                 "by_team": _by_team(teams, team_of, s_all[mine]),
+                                 "first": from_micros(int(us_all[mine[0]])).isoformat()})
 
 
-def _week_of(us: int) -> int:
-    return (us + 3 * MICROS_PER_DAY) // WEEK_MICROS
+def _by_team(teams: list[str], team_of: dict[int, str], sources: np.ndarray) -> dict[str, int]:
+    values, counts = np.unique(sources, return_counts=True)
+    return _count_by(teams, ((team_of[int(v)], int(n)) for v, n in zip(values, counts)))
 
 
 def _counted_rules(log: ContactLog, plan: RulePlan, results: dict[int, RuleResult], hits: pa.Table | None,
                    teams: list[str]) -> None:
-    """Blocks and quiet hours: every hit is counted in SQL, per customer and per week, by touch source."""
+    """Blocks and quiet hours: every hit is counted in SQL, per customer and touch source."""
     team_of = log.team_of
     for spec in plan.rules:
         if spec.kind == "cap" or hits is None:
             continue
         res = results[spec.index]
         mine = hits.filter(pc.equal(hits.column("k"), spec.index))
-        per_customer = mine.filter(pc.equal(mine.column("g"), 0))
-        totals = per_customer.group_by("customer").aggregate([("n", "sum")])
+        totals = mine.group_by("customer").aggregate([("n", "sum")])
         res.customers, res.touches = totals.num_rows, int(pc.sum(totals.column("n_sum")).as_py() or 0)
-        by_source = per_customer.group_by("s").aggregate([("n", "sum")])
-        res.by_team = _count_by(teams, ((team_of[s], n) for s, n in zip(by_source.column("s").to_pylist(),
-                                                                        by_source.column("n_sum").to_pylist())))
+        res.by_team = _summed(teams, team_of, mine)
         res.suppressed, res.suppressed_by_team = res.touches, dict(res.by_team)
         top = totals.take(pc.sort_indices(totals, [("n_sum", "descending"), ("customer", "ascending")])[:EXAMPLES])
-        res.examples = []
-        for c, total in zip(top.column("customer").to_pylist(), top.column("n_sum").to_pylist()):
-            own = per_customer.filter(pc.equal(per_customer.column("customer"), c))
-            by = _count_by(teams, ((team_of[s], n) for s, n in zip(own.column("s").to_pylist(),
-                                                                   own.column("n").to_pylist())))
-            res.examples.append({"customer": c, "touches": total, "suppressed": total, "by_team": by})
-        weekly: dict[dt.date, dict[str, int]] = {}
-        for r in mine.filter(pc.equal(mine.column("g"), 1)).to_pylist():
-            week = weekly.setdefault(_week(r["w"]), {})
-            week[team_of[r["s"]]] = week.get(team_of[r["s"]], 0) + r["n"]
-        res.weekly = dict(sorted(weekly.items()))
+        res.examples = [{"customer": c, "touches": n, "suppressed": n,
+                         "by_team": _summed(teams, team_of, mine.filter(pc.equal(mine.column("customer"), c)))}
+                        for c, n in zip(top.column("customer").to_pylist(), top.column("n_sum").to_pylist())]
+
+
+def _summed(teams: list[str], team_of: dict[int, str], hits: pa.Table) -> dict[str, int]:
+    by_source = hits.group_by("s").aggregate([("n", "sum")])
+    return _count_by(teams, ((team_of[s], n) for s, n in zip(by_source.column("s").to_pylist(),
+                                                              by_source.column("n_sum").to_pylist())))
 
 
 def _outcomes(log: ContactLog, engine, plan: RulePlan, customers: list[str],
@@ -224,6 +215,7 @@ def _outcomes(log: ContactLog, engine, plan: RulePlan, customers: list[str],
 
 def _arrays(table: pa.Table) -> dict[str, np.ndarray]:
     """Each numeric column as an int64 array: times missing as -1, counts missing as 0."""
+    table = table.combine_chunks()
     return {name: pc.fill_null(table.column(name), -1 if name[0] in "fp" else 0).to_numpy(zero_copy_only=False)
             .astype(np.int64) for name in table.column_names if name != "customer"}
 
