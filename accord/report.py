@@ -235,6 +235,7 @@ class RuleBreach:
     breaches: int
     share: float | None = None      # of customers contacted
     teams: tuple[str, ...] = ()
+    suppressed: int | None = None   # touches the rule would have held back, enforced as they happened
 
 
 @dataclass(frozen=True)
@@ -711,8 +712,46 @@ def _next_review(on: dt.date, every: str | None) -> dt.date | None:
 
 # The page places each section by its key. Touchpoints adds its builder here, returning a Section of one
 # TouchpointsView.
+TOUCHPOINT_CODES = ("touchpoint-overload", "contact-during-open-case", "contact-in-quiet-hours")
+STORY_CONTACTS = 40
+
+
+def touchpoints_section(ctx: ReportContext) -> Section | None:
+    """Each contact rule and how often it was broken, and the worst customers' timelines, from the
+    touchpoint findings that check already computed (no second pass over the touches)."""
+    found = [f for f in ctx.check.findings if f.code in TOUCHPOINT_CODES]
+    if not found:
+        return None
+    rules = tuple(RuleBreach(rule=f.evidence.get("rule", f.title), customers=int(f.evidence.get("customers", 0)),
+                             breaches=int(f.evidence.get("touches", 0)), share=f.evidence.get("customer_share"),
+                             teams=tuple(sorted(t for t, n in (f.evidence.get("by_team") or {}).items() if n)),
+                             suppressed=f.evidence.get("suppressed"))
+                  for f in found)
+    stories, seen = [], set()
+    for f in found:
+        for worst in (f.evidence.get("worst") or [])[:1]:
+            if worst["customer"] in seen or not worst.get("timeline"):
+                continue
+            seen.add(worst["customer"])
+            timeline = worst["timeline"][:STORY_CONTACTS]
+            contacts = tuple(Contact(at=dt.datetime.fromisoformat(c["time"]), team=c["team"],
+                                     what=c["source"].replace("_", " "), flagged=bool(c.get("breaks")))
+                             for c in timeline)
+            teams = sorted({c.team for c in contacts})
+            flagged = sum(c.flagged for c in contacts)
+            headline = (f"{worst['touches']:,} contacts broke '{f.evidence.get('rule', f.code)}'. Around the worst "
+                        f"of it: {len(contacts)} contacts from {len(teams)} team{'s' if len(teams) != 1 else ''} "
+                        f"({', '.join(teams)}), {flagged} of them against the rule.")
+            stories.append(CustomerStory(worst["customer"], headline, contacts))
+    lead = ("Every team's contacts with a customer in one log, checked against the contact policy: how many "
+            "customers each rule was broken for, and what the worst-hit customers went through.")
+    return Section("touchpoints", "Customers and the contacts they get", lead,
+                   (TouchpointsView(rules, tuple(stories[:3])),), covers=TOUCHPOINT_CODES)
+
+
 SECTIONS: tuple[SectionBuilder, ...] = (
     collisions_section,
     tree_section,
     decisions_section,
+    touchpoints_section,
 )

@@ -419,3 +419,24 @@ def test_a_source_disagreement_bridges_its_collision(shop):
     assert format_value(left_out, "count") in part
     card = re.search(r'<li class="finding sev-error"[^>]*>.*?shop and shop disagree.*?</li>', html, re.S).group(0)
     assert 'href="#collisions"' in card
+
+
+def test_touchpoint_findings_fill_the_touchpoints_section(tmp_path):
+    """The section is built from check's touchpoint findings: rule counts and the worst timeline as given."""
+    import datetime as _dt
+
+    from accord.check import CheckResult
+    from accord.findings import Finding
+    from accord.render.html import write_report as _write
+    timeline = [{"time": "2026-07-01T10:00:00", "team": "marketing", "source": "ma_emails", "breaks": True},
+                {"time": "2026-07-01T12:00:00", "team": "sales", "source": "crm_activities", "breaks": False}]
+    finding = Finding("contact-during-open-case", "error", "contacted during an open case",
+                      evidence={"rule": "no promotion during an open case", "customers": 7, "touches": 19,
+                                "customer_share": 0.07, "by_team": {"marketing": 12, "sales": 7, "cx": 0},
+                                "suppressed": 19, "worst": [{"customer": "ACC-1", "touches": 5, "timeline": timeline}]})
+    from factory import write_project as write_files
+    project = load_project(write_files(tmp_path / "p", {"defs.yml": "metrics: []\n"}))
+    page = visible_text(_write(project, _dt.date(2026, 7, 14), CheckResult([finding]), tmp_path / "r.html")
+                        .read_text(encoding="utf-8"))
+    assert "no promotion during an open case" in page and "marketing, sales" in page
+    assert "Customer ACC-1" in page and "2 contacts from 2 teams (marketing, sales), 1 of them against the rule" in page
