@@ -427,6 +427,13 @@ def test_a_missing_column_is_a_user_error_at_its_line(tmp_path):
     assert "policy.yml:" in str(e.value) and "'client' is not in source 'mail'" in str(e.value)
 
 
+def test_a_cap_within_no_time_is_a_user_error_at_its_line(tmp_path):
+    project = write(tmp_path / "p", [Source("mail", "marketing", "ts", [("A", at(1))])],
+                    [{"name": "never", "max_touches": 1, "within": "0h"}])
+    with pytest.raises(UserError, match=r"policy.yml:\d+: rule 'never' caps touches within 0h, an empty window"):
+        run(project, TODAY)
+
+
 def test_an_unknown_customer_is_a_user_error(tmp_path):
     project = write(tmp_path / "p", [Source("mail", "marketing", "ts", [("A", at(1))])], [])
     with pytest.raises(UserError, match="customer 'Z' has no touches"):

@@ -82,8 +82,13 @@ def plan_rules(log: ContactLog) -> RulePlan:
     for i, rule in enumerate(policy.rules):
         where = policy.at(f"rules.{i}")
         if rule.kind == "cap":
-            specs.append(RuleSpec(i, rule, where, tuple(log.channels_of(rule.teams)),
-                                  within_us=parse_duration(rule.within) // _MICRO))
+            within = parse_duration(rule.within) // _MICRO
+            if within <= 0:
+                loc = policy.at(f"rules.{i}.within")
+                problems.append(Problem(loc.file, loc.line, 0, f"rule '{rule.name}' caps touches within "
+                                        f"{rule.within}, an empty window. write a longer one, such as 48h"))
+                continue
+            specs.append(RuleSpec(i, rule, where, tuple(log.channels_of(rule.teams)), within_us=within))
         elif rule.kind == "block":
             if rule.while_ not in known:
                 loc = policy.at(f"rules.{i}.while")
