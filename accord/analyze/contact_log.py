@@ -111,8 +111,8 @@ class ContactLog:
     def __init__(self, project: Project, engine, today: dt.date):
         policy = project.contact_policy
         if policy is None:
-            raise UserError("the project has no contact_policy. add one to a definitions file "
-                            "(see `accord init` for an example)")
+            raise UserError("the project has no contact_policy. add one to a definitions file: the customer "
+                            "column, the touch sources (source, team, time) and the rules")
         self.project, self.policy, self.engine, self.today = project, policy, engine, today
         self.cutoff = dt.datetime.combine(today + dt.timedelta(days=1), dt.time())
         self._schemas: dict[str, Schema] = {}
@@ -127,8 +127,8 @@ class ContactLog:
     # ------------------------------------------------------------ reading the policy
 
     def _schema(self, source: str, where: Location, problems: list[Problem]) -> Schema | None:
-        if not self.project._index("sources").get(source):
-            names = [s.name for s in self.project.sources]
+        names = [s.name for s in self.project.sources]
+        if source not in names:
             problems.append(Problem(where.file, where.line, 0, f"contact_policy names source '{source}', which is "
                                     f"not defined.{did_you_mean(source, names)} define it under sources:"))
             return None
