@@ -35,14 +35,14 @@ _SVG_RC = {
 
 # ---------------------------------------------------------------- charts
 
-def _figure(width_px: float, height_px: float):
+def new_figure(width_px: float, height_px: float):
     from matplotlib.figure import Figure
     fig = Figure(figsize=(width_px / 96, height_px / 96), dpi=96)
     fig.patch.set_visible(False)
     return fig
 
 
-def _svg(fig, width_px: float, height_px: float, salt: str, label: str, css: str) -> Markup:
+def inline_svg(fig, width_px: float, height_px: float, salt: str, label: str, css: str) -> Markup:
     """The figure as an inline <svg>: no XML prologue or metadata, ids unique to this chart, sized in px."""
     import matplotlib
     buf = io.StringIO()
@@ -89,7 +89,7 @@ def _limits(values: list[float], target: float | None) -> tuple[float, float] | 
 def trend_chart(m, width: float = 120, height: float = 28, fill: bool = False) -> Markup:
     """The recent complete periods of a metric: a line, a dashed target, the last point in its status colour."""
     values = _nan(p.value for p in m.series)
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     ax = fig.add_axes((0.02, 0.04, 0.94, 0.92))
     ax.set_axis_off()
     target = m.target.value if m.target else None
@@ -114,7 +114,7 @@ def trend_chart(m, width: float = 120, height: float = 28, fill: bool = False) -
     words = f"{m.label}: {len(m.series)} recent {m.grain}s"
     if m.series:
         words += f", from {format_value(m.series[0].value, m.unit)} to {format_value(m.series[-1].value, m.unit)}"
-    return _svg(fig, width, height, f"trend-{m.name}-{width}", words, "chart trend")
+    return inline_svg(fig, width, height, f"trend-{m.name}-{width}", words, "chart trend")
 
 
 BRIDGE_STEPS = 8
@@ -161,7 +161,7 @@ def bridge_chart(c, width: float = 640, numbered: bool = False, limit: int | Non
     total = last if last is not None else running
     rows.append((_end_label(end, numbered) if end else "to", 0.0, total, COLOURS["line"], total))
     height = 24 * len(rows) + 12
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     left_margin = 0.2 if numbered else 0.36
     ax = fig.add_axes((left_margin, 6 / height, 0.76 - left_margin, 1 - 12 / height))
     ys = list(range(len(rows)))[::-1]
@@ -181,7 +181,7 @@ def bridge_chart(c, width: float = 640, numbered: bool = False, limit: int | Non
                 fontweight="bold" if i in (0, len(rows) - 1) else "normal")
     for artist in ax.get_children():
         artist.set_clip_on(False)
-    return _svg(fig, width, height, f"bridge-{c.label}-{c.period}",
+    return inline_svg(fig, width, height, f"bridge-{c.label}-{c.period}",
                 f"Bridge from {c.bridge_from} to {c.bridge_to}, {c.period}", "chart bridge")
 
 
@@ -195,7 +195,7 @@ def variants_chart(c, width: float = 560) -> Markup:
     """The numbers behind one word, as bars on one scale, so the gap is seen before it is read."""
     known = [v for v in c.variants if v.value is not None]
     height = 24 * max(len(c.variants), 1) + 10
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     ax = fig.add_axes((0.26, 5 / height, 0.56, 1 - 10 / height))
     ys = list(range(len(c.variants)))[::-1]
     values = [v.value or 0.0 for v in c.variants]
@@ -216,14 +216,14 @@ def variants_chart(c, width: float = 560) -> Markup:
     for artist in ax.get_children():
         artist.set_clip_on(False)
     words_ = "; ".join(f"{v.team} {format_value(v.value, v.unit)}" for v in known)
-    return _svg(fig, width, height, f"variants-{c.label}-{c.period}", f"{c.label}, {c.period}: {words_}",
+    return inline_svg(fig, width, height, f"variants-{c.label}-{c.period}", f"{c.label}, {c.period}: {words_}",
                 "chart variants")
 
 
 def contacts_chart(story, teams: list[str], width: float = 640) -> Markup:
     """One customer's contacts over time, a row per team; contacts that break a rule in red."""
     height = 22 * max(len(teams), 1) + 30
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     ax = fig.add_axes((0.16, 22 / height, 0.8, 1 - 30 / height))
     rows = {t: i for i, t in enumerate(teams[::-1])}
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
@@ -242,7 +242,7 @@ def contacts_chart(story, teams: list[str], width: float = 640) -> Markup:
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color(COLOURS["soft"])
-    return _svg(fig, width, height, f"contacts-{story.customer}",
+    return inline_svg(fig, width, height, f"contacts-{story.customer}",
                 f"Contacts with customer {story.customer} over time", "chart contacts")
 
 

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from accord.analyze.timeline import Timeline
 from accord.analyze.touchpoints import RuleResult, TouchpointsResult
-from accord.render.html import COLOURS, _figure, _svg, render_page
+from accord.render.html import COLOURS, new_figure, inline_svg, render_page
 
 # One colour per team, in the policy's order, the same in every chart of the page.
 PALETTE = ("#2554c7", "#e08a00", "#0f8b8d", "#8e44ad", "#c0362c", "#5b8c2a", "#b35c8e", "#6b7280")
@@ -44,7 +44,7 @@ def weekly_chart(result: TouchpointsResult, colours: dict[str, str], width: floa
     """Touches per customer per week, stacked by team (the current week is partial)."""
     weeks = sorted(result.weekly)
     height = 230
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     ax = fig.add_axes((0.06, 0.13, 0.92, 0.82))
     per = max(result.customers, 1)
     if weeks:
@@ -57,14 +57,14 @@ def weekly_chart(result: TouchpointsResult, colours: dict[str, str], width: floa
     _axes_style(ax)
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.2g}")
     words = f"Touches per customer per week by team, {len(weeks)} weeks"
-    return _svg(fig, width, height, "tp-weekly", words, "chart weekly")
+    return inline_svg(fig, width, height, "tp-weekly", words, "chart weekly")
 
 
 def suppressed_chart(result: TouchpointsResult, colours: dict[str, str], width: float = 640) -> Markup:
     """Per rule, the touches it would have suppressed, a bar stacked by team."""
     rules = result.rules
     height = 30 * max(len(rules), 1) + 14
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     ax = fig.add_axes((0.34, 7 / height, 0.54, 1 - 14 / height))
     ys = list(range(len(rules)))[::-1]
     hi = max([r.suppressed for r in rules] + [1])
@@ -86,7 +86,7 @@ def suppressed_chart(result: TouchpointsResult, colours: dict[str, str], width: 
     for artist in ax.get_children():
         artist.set_clip_on(False)
     words = "; ".join(f"{r.name}: {r.suppressed:,}" for r in rules)
-    return _svg(fig, width, height, "tp-suppressed", f"Touches each rule would have suppressed: {words}",
+    return inline_svg(fig, width, height, "tp-suppressed", f"Touches each rule would have suppressed: {words}",
                 "chart suppressed")
 
 
@@ -99,7 +99,7 @@ def timeline_chart(line: Timeline, teams: list[str], start: dt.datetime, end: dt
     periods = [p for p in line.periods if p.opened <= end and (p.resolved is None or p.resolved >= start)]
     states = list(dict.fromkeys(p.state for p in periods))
     height = 22 * len(rows) + 16 * len(states) + 34
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     ax = fig.add_axes((0.12, 24 / height, 0.86, 1 - 30 / height))
     from matplotlib.dates import date2num
     top = len(rows) - 0.4
@@ -134,7 +134,7 @@ def timeline_chart(line: Timeline, teams: list[str], start: dt.datetime, end: dt
         artist.set_clip_on(False)
     words = (f"Customer {line.customer} from {start:%Y-%m-%d} to {end:%Y-%m-%d}: {len(shown)} touches, "
              f"{len(broken) + len(stopped)} breaking a rule")
-    return _svg(fig, width, height, f"tp-line-{salt}", words, "chart timeline")
+    return inline_svg(fig, width, height, f"tp-line-{salt}", words, "chart timeline")
 
 
 def outcome_chart(result: TouchpointsResult, width: float = 640) -> Markup:
@@ -143,7 +143,7 @@ def outcome_chart(result: TouchpointsResult, width: float = 640) -> Markup:
         [(f"{o.rule}: never over it", o.never, COLOURS["line"]) for o in result.outcomes]
     rows = [r for r in rows if r[1].customers]
     height = 28 * max(len(rows), 1) + 30
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     ax = fig.add_axes((0.4, 24 / height, 0.52, 1 - 30 / height))
     ys = list(range(len(rows)))[::-1]
     for y, (_, g, colour) in zip(ys, rows):
@@ -155,7 +155,7 @@ def outcome_chart(result: TouchpointsResult, width: float = 640) -> Markup:
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.1%}")
     ax.grid(axis="x", color=COLOURS["fill"], linewidth=0.8)
     _axes_style(ax)
-    return _svg(fig, width, height, "tp-outcomes", "Outcome rates with their intervals", "chart outcomes")
+    return inline_svg(fig, width, height, "tp-outcomes", "Outcome rates with their intervals", "chart outcomes")
 
 
 @dataclass

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from markupsafe import Markup
 
-from accord.render.html import COLOURS, _figure, _svg, render_page, trend_chart
+from accord.render.html import COLOURS, new_figure, inline_svg, render_page, trend_chart
 from accord.render.tree_text import (MOVING_WORDS, STATUS_WORDS, VERDICT_WORDS, change_words, lag_words,
                                      p_words, per_period, target_words, value_words)
 
@@ -54,7 +54,7 @@ def tree_diagram(tree) -> Markup:
     col_verdict = col_change + 120
     width = max(col_verdict + 330, 760)
     height = ROW * len(places) + 12
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
@@ -108,7 +108,7 @@ def tree_diagram(tree) -> Markup:
     counts = tree.verdict_counts()
     words = (f"The contribution tree of {tree.project}: {len(tree.nodes)} metrics; "
              + ", ".join(f"{n} {VERDICT_WORDS[v][0]}" for v, n in counts.items() if n))
-    return _svg(fig, width, height, f"tree-{tree.project}", words, "chart tree-diagram")
+    return inline_svg(fig, width, height, f"tree-{tree.project}", words, "chart tree-diagram")
 
 
 def _view(node, tree) -> SimpleNamespace:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from accord.analyze.bridge_words import compact
-from accord.render.html import COLOURS, _figure, _svg
+from accord.render.html import COLOURS, new_figure, inline_svg
 
 
 def waterfall_svg(start: tuple[str, float], steps: list[tuple[str, float]], end: tuple[str, float],
@@ -19,7 +19,7 @@ def waterfall_svg(start: tuple[str, float], steps: list[tuple[str, float]], end:
         running += delta
     rows.append((end[0], min(0.0, end[1]), abs(end[1]), COLOURS["line"], compact(end[1], unit).lstrip("+")))
     height = 26 * len(rows) + 16
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     ax = fig.add_axes((0.36, 8 / height, 0.5, 1 - 16 / height))
     ys = list(range(len(rows)))[::-1]
     ax.barh(ys, [r[2] for r in rows], left=[r[1] for r in rows], color=[r[3] for r in rows], height=0.62)
@@ -35,4 +35,4 @@ def waterfall_svg(start: tuple[str, float], steps: list[tuple[str, float]], end:
         ax.text(hi * 1.04, y, row[4], va="center", ha="left", fontsize=9, color=COLOURS["line"])
     for artist in ax.get_children():
         artist.set_clip_on(False)
-    return _svg(fig, width, height, f"waterfall-{salt}", f"Waterfall from {start[0]} to {end[0]}", "chart bridge")
+    return inline_svg(fig, width, height, f"waterfall-{salt}", f"Waterfall from {start[0]} to {end[0]}", "chart bridge")
