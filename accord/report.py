@@ -473,11 +473,21 @@ STORY_CONTACTS = 40
 
 
 def touchpoints_section(ctx: ReportContext) -> Section | None:
-    """Each contact rule and how often it was broken, and the worst customers' timelines, from the
-    touchpoint findings that check already computed (no second pass over the touches)."""
+    """Touches per customer per week by team, each contact rule with how often it was broken and what it
+    would have held back, and the worst customers' timelines (from check's touchpoint findings)."""
     found = [f for f in ctx.check.findings if f.code in TOUCHPOINT_CODES]
-    if not found:
+    if ctx.project.contact_policy is None and not found:
         return None
+    weekly, customers, teams, by_team = (), 0, (), ()
+    if ctx.project.contact_policy is not None:
+        from accord.analyze.touchpoints import touchpoints
+        try:
+            result = touchpoints(ctx.project, ctx.engine, ctx.today)
+        except UserError:
+            result = None
+        if result is not None:
+            weekly = tuple((week, tuple(sorted(n.items()))) for week, n in sorted(result.weekly.items()))
+            customers, teams, by_team = result.customers, tuple(result.teams), tuple(result.by_team.items())
     rules = tuple(RuleBreach(rule=f.evidence.get("rule", f.title), customers=int(f.evidence.get("customers", 0)),
                              breaches=int(f.evidence.get("touches", 0)), share=f.evidence.get("customer_share"),
                              teams=tuple(sorted(t for t, n in (f.evidence.get("by_team") or {}).items() if n)),
@@ -493,16 +503,17 @@ def touchpoints_section(ctx: ReportContext) -> Section | None:
             contacts = tuple(Contact(at=dt.datetime.fromisoformat(c["time"]), team=c["team"],
                                      what=c["source"].replace("_", " "), flagged=bool(c.get("breaks")))
                              for c in timeline)
-            teams = sorted({c.team for c in contacts})
+            story_teams = sorted({c.team for c in contacts})
             flagged = sum(c.flagged for c in contacts)
             headline = (f"{worst['touches']:,} contacts broke '{f.evidence.get('rule', f.code)}'. Around the worst "
-                        f"of it: {len(contacts)} contacts from {len(teams)} team{'s' if len(teams) != 1 else ''} "
-                        f"({', '.join(teams)}), {flagged} of them against the rule.")
+                        f"of it: {len(contacts)} contacts from {len(story_teams)} "
+                        f"team{'s' if len(story_teams) != 1 else ''} ({', '.join(story_teams)}), "
+                        f"{flagged} of them against the rule.")
             stories.append(CustomerStory(worst["customer"], headline, contacts))
     lead = ("Every team's contacts with a customer in one log, checked against the contact policy: how many "
             "customers each rule was broken for, and what the worst-hit customers went through.")
-    return Section("touchpoints", "Customers and the contacts they get", lead,
-                   (TouchpointsView(rules, tuple(stories[:3])),), covers=TOUCHPOINT_CODES)
+    view = TouchpointsView(rules, tuple(stories[:3]), by_team, weekly, customers, teams)
+    return Section("touchpoints", "Customers and the contacts they get", lead, (view,), covers=TOUCHPOINT_CODES)
 
 
 SECTIONS: tuple[SectionBuilder, ...] = (

@@ -192,6 +192,9 @@ class TouchpointsView:
     rules: tuple[RuleBreach, ...]
     stories: tuple[CustomerStory, ...] = ()
     by_team: tuple[tuple[str, int], ...] = ()
+    weekly: tuple[tuple[dt.date, tuple[tuple[str, int], ...]], ...] = ()   # touches by week and team
+    customers: int = 0                                                     # customers touched
+    teams: tuple[str, ...] = ()                                            # in policy order
 
 
 @dataclass(frozen=True)

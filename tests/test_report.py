@@ -440,3 +440,38 @@ def test_touchpoint_findings_fill_the_touchpoints_section(tmp_path):
                         .read_text(encoding="utf-8"))
     assert "no promotion during an open case" in page and "marketing, sales" in page
     assert "Customer ACC-1" in page and "2 contacts from 2 teams (marketing, sales), 1 of them against the rule" in page
+
+
+def test_the_touchpoints_section_charts_every_team_per_week(tmp_path):
+    """With a contact policy, the weekly chart counts each team's touches per week, as a hand count does."""
+    import datetime as _dt
+
+    from factory import write_project as write_files
+    touches = "id,customer_id,sent_at\n" + "".join(f"{i},C{i % 3},2026-06-{1 + i % 20:02d}T10:00:00\n" for i in range(40))
+    calls = "id,customer_id,called_at\n" + "".join(f"{i},C{i % 2},2026-06-{2 + i % 9:02d}T11:00:00\n" for i in range(12))
+    defs = """
+sources:
+  - {name: emails, path: data/emails.csv, key: id, time: sent_at}
+  - {name: calls, path: data/calls.csv, key: id, time: called_at}
+contact_policy:
+  customer: customer_id
+  touches:
+    - {source: emails, team: marketing, time: sent_at}
+    - {source: calls, team: sales, time: called_at}
+  rules:
+    - {name: at most 3 touches in 48 hours, max_touches: 3, within: 48h}
+"""
+    project = load_project(write_files(tmp_path / "p", {"defs.yml": defs, "data/emails.csv": touches,
+                                                        "data/calls.csv": calls}))
+    today = _dt.date(2026, 7, 14)
+    view = build_report(project, today, run_check(project, today)).sections["touchpoints"].items[0]
+    assert view.teams == ("marketing", "sales") and view.customers == 3
+    by_week: dict = {}
+    for table, team in ((touches, "marketing"), (calls, "sales")):
+        for line in table.splitlines()[1:]:
+            day = _dt.date.fromisoformat(line.split(",")[2][:10])
+            week = day - _dt.timedelta(days=day.weekday())
+            by_week.setdefault(week, {}).setdefault(team, 0)
+            by_week[week][team] += 1
+    assert {week: dict(n) for week, n in view.weekly if dict(n)} == \
+        {week: n for week, n in by_week.items()}

@@ -252,6 +252,16 @@ _PLAIN_UNITS = (None, "", "count", "usd", "eur", "gbp", "percent")
 _SHORT_UNITS = {"minutes": " min", "hours": " h", "seconds": " s", "ratio": "×"}
 
 
+def weekly_touches_chart(view, width: float = 900) -> Markup:
+    """The touchpoints page's weekly chart (touches per customer per week, stacked by team) for the report."""
+    from types import SimpleNamespace
+
+    from accord.render.touchpoints_html import _colours, weekly_chart
+    teams = list(view.teams)
+    data = SimpleNamespace(weekly={week: dict(n) for week, n in view.weekly}, customers=view.customers, teams=teams)
+    return weekly_chart(data, _colours(teams), width)
+
+
 def value_text(value: float | None, unit: str | None = None) -> str:
     """A value as the text renderer writes it, with its unit named unless the number shows it ($, %)."""
     text = format_value(value, unit)
@@ -336,7 +346,7 @@ def environment() -> Environment:
                        variants=variants_chart, trend=trend_chart, bridge=bridge_chart,
                        plural=lambda n, one, many=None: f"{n:,} {one if n == 1 else many or one + 's'}")
     env.globals.update(STATUS_WORDS=STATUS_WORDS, contacts_chart=contacts_chart, bridge_steps=bridge_steps,
-                       bridge_ends=bridge_ends, BRIDGE_STEPS=BRIDGE_STEPS)
+                       bridge_ends=bridge_ends, BRIDGE_STEPS=BRIDGE_STEPS, weekly_touches_chart=weekly_touches_chart)
     return env
 
 
