@@ -18,6 +18,7 @@ class Context:
     project: Project
     today: dt.date
     engine_factory: Callable | None = None
+    analyses: dict = field(default_factory=dict)    # results worth reusing (the tree, the touchpoints)
     _engine: object = None
 
     @property
@@ -64,25 +65,24 @@ def definition_drift(ctx: Context) -> Iterable[Finding]:
 
 def contribution_tree(ctx: Context) -> Iterable[Finding]:
     """unsupported-contribution, reversed-contribution, green-but-stalled, handoff-collision,
-    missing-balancing-metric."""
-    try:
-        from accord.analyze.tree import tree_findings
-    except ImportError:
-        return []
+    missing-balancing-metric. The tree is kept for the report."""
+    from accord.analyze.tree import build_tree
     if not any(m.parents or m.target for m in ctx.project.metrics) and not ctx.project.handoffs:
         return []
-    return tree_findings(ctx.project, ctx.engine, ctx.today)
+    tree = build_tree(ctx.project, ctx.engine, ctx.today)
+    ctx.analyses["tree"] = tree
+    return tree.findings
 
 
 def touchpoint_rules(ctx: Context) -> Iterable[Finding]:
-    """touchpoint-overload, contact-during-open-case, contact-in-quiet-hours."""
-    if ctx.project.contact_policy is None:
-        return []
-    try:
-        from accord.analyze.touchpoints import touchpoint_findings
-    except ImportError:
-        return []
-    return touchpoint_findings(ctx.project, ctx.engine, ctx.today)
+    """touchpoint-overload, contact-during-open-case, contact-in-quiet-hours. The analysis is kept for the report."""
+    from accord.analyze.contact_log import policy_problems
+    from accord.analyze.touchpoints import findings_of, touchpoints
+    if ctx.project.contact_policy is None or policy_problems(ctx.project):
+        return []      # unknown sources and states are unknown-reference findings already
+    result = touchpoints(ctx.project, ctx.engine, ctx.today)
+    ctx.analyses["touchpoints"] = result
+    return findings_of(ctx.project, result)
 
 
 def decision_governance(ctx: Context) -> Iterable[Finding]:
@@ -105,6 +105,12 @@ DIAGNOSTICS: tuple[Diagnostic, ...] = (
 @dataclass
 class CheckResult:
     findings: list[Finding] = field(default_factory=list)
+    today: dt.date | None = None
+    analyses: dict = field(default_factory=dict)
+
+    def analysis(self, name: str, today: dt.date):
+        """An analysis check already ran for the same day (the tree, the touchpoints), else None."""
+        return self.analyses.get(name) if today == self.today else None
 
     @property
     def open(self) -> list[Finding]:
@@ -160,4 +166,4 @@ def run_check(project: Project, today: dt.date, engine_factory: Callable | None 
     finally:
         if ctx._engine is not None:
             ctx._engine.close()
-    return CheckResult(sort_findings(apply_accepts(project, findings, today)))
+    return CheckResult(sort_findings(apply_accepts(project, findings, today)), today, ctx.analyses)

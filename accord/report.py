@@ -395,10 +395,12 @@ def tree_section(ctx: ReportContext) -> Section | None:
     project = ctx.project
     if not any(m.parents for m in project.metrics):
         return None
-    try:
-        tree = build_tree(project, ctx.engine, ctx.today)
-    except UserError:
-        return None
+    tree = ctx.check.analysis("tree", ctx.today)
+    if tree is None:
+        try:
+            tree = build_tree(project, ctx.engine, ctx.today)
+        except UserError:
+            return None
     drawn: set[str] = set()
 
     def node(name: str, parent: str | None, path: frozenset[str]) -> TreeNode:
@@ -481,10 +483,12 @@ def touchpoints_section(ctx: ReportContext) -> Section | None:
     weekly, customers, teams, by_team = (), 0, (), ()
     if ctx.project.contact_policy is not None:
         from accord.analyze.touchpoints import touchpoints
-        try:
-            result = touchpoints(ctx.project, ctx.engine, ctx.today)
-        except UserError:
-            result = None
+        result = ctx.check.analysis("touchpoints", ctx.today)
+        if result is None:
+            try:
+                result = touchpoints(ctx.project, ctx.engine, ctx.today)
+            except UserError:
+                result = None
         if result is not None:
             weekly = tuple((week, tuple(sorted(n.items()))) for week, n in sorted(result.weekly.items()))
             customers, teams, by_team = result.customers, tuple(result.teams), tuple(result.by_team.items())

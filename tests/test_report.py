@@ -475,3 +475,36 @@ contact_policy:
             by_week[week][team] += 1
     assert {week: dict(n) for week, n in view.weekly if dict(n)} == \
         {week: n for week, n in by_week.items()}
+
+
+def test_the_report_reuses_the_tree_and_touchpoints_check_built(tmp_path, monkeypatch):
+    """Check's contribution tree and touchpoint analysis feed the report; neither is computed a second time."""
+    import datetime as _dt
+
+    import accord.analyze.touchpoints as touchpoint_module
+    import accord.analyze.tree as tree_module
+    from factory import write_project as write_files
+    defs = """
+sources:
+  - {name: emails, path: data/emails.csv, key: id, time: sent_at}
+metrics:
+  - {name: revenue, team: t, level: company, source: emails, measure: count(*)}
+  - {name: sends, team: t, level: role, source: emails, measure: count(*), parents: [{metric: revenue}]}
+contact_policy:
+  customer: customer_id
+  touches: [{source: emails, team: marketing, time: sent_at}]
+  rules: [{name: at most 3 touches in 48 hours, max_touches: 3, within: 48h}]
+"""
+    emails = "id,customer_id,sent_at\n" + "".join(f"{i},C{i % 4},2026-06-{1 + i % 28:02d}T09:00:00\n" for i in range(60))
+    project = load_project(write_files(tmp_path / "p", {"defs.yml": defs, "data/emails.csv": emails}))
+    today = _dt.date(2026, 7, 14)
+    result = run_check(project, today)
+    assert set(result.analyses) == {"tree", "touchpoints"}
+
+    def computed_again(*args, **kwargs):
+        raise AssertionError("computed a second time")
+    monkeypatch.setattr(tree_module, "build_tree", computed_again)
+    monkeypatch.setattr(touchpoint_module, "touchpoints", computed_again)
+    report = build_report(project, today, result)
+    assert {"tree", "touchpoints"} <= set(report.sections)
+    assert report.sections["touchpoints"].items[0].customers == 4

@@ -305,7 +305,11 @@ def touchpoint_findings(project: Project, engine, today: dt.date) -> list[Findin
     contact-in-quiet-hours, one finding per rule broken, with counts by team and the worst timelines."""
     if policy_problems(project):
         return []          # unknown sources and states are unknown-reference findings already
-    result = touchpoints(project, engine, today)
+    return findings_of(project, touchpoints(project, engine, today))
+
+
+def findings_of(project: Project, result: TouchpointsResult) -> list[Finding]:
+    """The touchpoint findings of an analysis already run: one per rule broken."""
     out = []
     for rule in result.rules:
         if not rule.touches:

@@ -161,9 +161,3 @@ def build_tree(project: Project, engine, today: dt.date) -> Tree:
                 + missing_balancing_metrics(project, {n: numbers.judged[n].value for n in names}))
     return Tree(project.name, today, s.compare_grain, s.test_grain, s.trend_window, window, s.alpha, nodes, top,
                 sort_findings(findings))
-
-
-def tree_findings(project: Project, engine, today: dt.date) -> list[Finding]:
-    """unsupported-contribution, reversed-contribution, green-but-stalled, handoff-collision,
-    missing-balancing-metric."""
-    return build_tree(project, engine, today).findings
