@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
+from factory import ref_label
+
 import accord.compute.plan as plan_module
 import accord.compute.run as run_module
 from accord.compute.run import compute
@@ -47,22 +49,6 @@ def local_day(value, tz: str) -> dt.date | None:
             value = value.astimezone(ZoneInfo(tz))
         return value.date()
     return value
-
-
-def label(day: dt.date, grain: str, fiscal_year_start: int = 1) -> str:
-    if grain == "day":
-        return day.isoformat()
-    if grain == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    if grain == "month":
-        return f"{day.year}-{day.month:02d}"
-    if fiscal_year_start == 1:
-        return f"{day.year}-Q{(day.month - 1) // 3 + 1}" if grain == "quarter" else str(day.year)
-    fiscal_year = day.year + 1 if day.month >= fiscal_year_start else day.year
-    if grain == "quarter":
-        return f"FY{fiscal_year}-Q{(day.month - fiscal_year_start) % 12 // 3 + 1}"
-    return f"FY{fiscal_year}"
 
 
 def holds(clause, row) -> bool:
@@ -103,9 +89,9 @@ def periods(first: dt.date, today: dt.date, grain: str, fiscal: int) -> list[tup
     ends: dict[str, dt.date] = {}
     for i in range(-400, (today - first).days + 400):
         d = first + dt.timedelta(days=i)
-        starts.setdefault(label(d, grain, fiscal), d)
-        ends[label(d, grain, fiscal)] = d
-    labels = dict.fromkeys(label(first + dt.timedelta(days=i), grain, fiscal) for i in range((today - first).days + 1))
+        starts.setdefault(ref_label(d, grain, fiscal), d)
+        ends[ref_label(d, grain, fiscal)] = d
+    labels = dict.fromkeys(ref_label(first + dt.timedelta(days=i), grain, fiscal) for i in range((today - first).days + 1))
     return [(lab, starts[lab], ends[lab]) for lab in labels]
 
 
@@ -123,7 +109,7 @@ def reference(rows, aggregate, time="t", grain="month", today=TODAY, tz="UTC", f
     first = min(d for d, _ in kept)
     by_period: dict[str, list] = {}
     for d, r in kept:
-        by_period.setdefault(label(d, grain, fiscal), []).append(r)
+        by_period.setdefault(ref_label(d, grain, fiscal), []).append(r)
     out = []
     for lab, start, end in periods(first, today, grain, fiscal):
         value = fn(by_period[lab]) if lab in by_period else empty

@@ -9,28 +9,11 @@ import pytest
 from sqlglot import exp
 
 from accord.compute.periods import GRAINS, Calendar
+from factory import ref_label
 
 FIRST, LAST = dt.date(2019, 11, 1), dt.date(2028, 3, 1)
 DAYS = [FIRST + dt.timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
 FISCAL_STARTS = (1, 2, 4, 7, 10, 12)
-
-
-def ref_label(day: dt.date, grain: str, fiscal_year_start: int = 1) -> str:
-    """The label of the period holding `day`, written from the rules in the design, not from accord."""
-    if grain == "day":
-        return day.isoformat()
-    if grain == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    if grain == "month":
-        return f"{day.year}-{day.month:02d}"
-    if fiscal_year_start == 1:
-        return f"{day.year}-Q{(day.month - 1) // 3 + 1}" if grain == "quarter" else str(day.year)
-    # a fiscal year is named by the calendar year in which it ends
-    fiscal_year = day.year + 1 if day.month >= fiscal_year_start else day.year
-    if grain == "quarter":
-        return f"FY{fiscal_year}-Q{(day.month - fiscal_year_start) % 12 // 3 + 1}"
-    return f"FY{fiscal_year}"
 
 
 @lru_cache(maxsize=None)
