@@ -943,6 +943,10 @@ class CountingEngine:
         self.queries.append(ast)
         return self._engine.query(ast)
 
+    def records(self, ast):
+        self.queries.append(ast)
+        return self._engine.records(ast)
+
     def close(self):
         self._engine.close()
 

@@ -77,11 +77,11 @@ def _closure(project: Project, metrics: list[Metric]) -> list[Metric]:
 def source_schema(engine: Engine, project: Project, source: Source) -> Schema:
     q = exp.Describe(this=exp.select("*").from_(from_source(project, source)))
     try:
-        t = engine.query(q)
+        rows = engine.records(q)
     except EngineQueryError as e:
         raise UserError([Problem(source.location.file, source.location.line, 0,
                                  f"source '{source.name}' cannot be read: {e}. check the path, table or sql")])
-    return Schema(dict(zip(t.column("column_name").to_pylist(), t.column("column_type").to_pylist())))
+    return Schema({r["column_name"]: r["column_type"] for r in rows})
 
 
 def check_columns(project: Project, source: Source, metrics: list[Metric], schema: Schema) -> list[Problem]:
@@ -130,8 +130,8 @@ def plan_source(engine: Engine, project: Project, source: Source, metrics: list[
     columns = clause_columns(scans)
     distinct: dict[str, int] = {}
     if columns:
-        sample = engine.query(sample_query(from_source(project, source), [schema.find(c) for c in columns]))
-        distinct = {schema.find(c): sample.column(f"__d{i}")[0].as_py() for i, c in enumerate(columns)}
+        sample = engine.records(sample_query(from_source(project, source), [schema.find(c) for c in columns]))[0]
+        distinct = {schema.find(c): sample[f"__d{i}"] for i, c in enumerate(columns)}
     strategy, grouped = choose(scans, distinct)
     plan = grouped_plan(rows, scans, len(times), grouped) if strategy == "grouped" \
         else filter_plan(rows, scans, len(times))
@@ -170,12 +170,11 @@ def _number(v) -> float | None:
 def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, metrics: list[Metric],
               schema: Schema) -> tuple[dict[str, dict[dt.date, tuple[float | None, int]]], dict[str, int]]:
     try:
-        table = engine.query(plan.query)
+        records = engine.records(plan.query)
     except EngineQueryError as e:
         raise UserError([Problem(source.location.file, source.location.line, 0,
                                  f"source '{source.name}': the engine refused a metric over it: {e}. "
                                  "check the measures and clauses of its metrics")])
-    records = table.to_pylist()
     values: dict[str, dict[dt.date, tuple[float | None, int]]] = {m.name: {} for m in metrics}
     nulls: dict[str, int] = {}
     for i, scan in enumerate(plan.metrics):
@@ -199,8 +198,9 @@ def _unparsed_time(engine: Engine, project: Project, source: Source, schema: Sch
     read = local_time(schema, column, project.settings.timezone, Problem("", 0, 0, ""))
     bad = exp.and_(exp.Not(this=exp.Is(this=col.copy(), expression=exp.null())),
                    exp.Is(this=read, expression=exp.null()))
-    t = engine.query(exp.select(col).from_(from_source(project, source)).where(bad).limit(1))
-    return t.column(0)[0].as_py() if t.num_rows else None
+    found = engine.records(exp.select(exp.alias_(col, "example")).from_(from_source(project, source))
+                           .where(bad).limit(1))
+    return found[0]["example"] if found else None
 
 
 def compute(project: Project, engine: Engine, names: list[str] | None = None, grain: str = "month",

@@ -1,16 +1,21 @@
-"""Engines run SQL ASTs and return Arrow tables. The interface: `dialect`, `query(ast)`, `close()`."""
+"""Engines run SQL ASTs. The interface: `dialect`, `query(ast)` (an Arrow table), `records(ast)` (small
+results as plain Python rows, without loading Arrow), `close()`."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
 from sqlglot import exp
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Engine(Protocol):
     dialect: str
 
     def query(self, ast: exp.Expression) -> pa.Table: ...
+
+    def records(self, ast: exp.Expression) -> list[dict[str, Any]]: ...
 
     def close(self) -> None: ...
 

@@ -1,11 +1,15 @@
 """DuckDB, the embedded default: user data is opened read-only."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import duckdb
-import pyarrow as pa
 from sqlglot import exp
 
 from accord.errors import UserError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class EngineQueryError(Exception):
@@ -27,6 +31,17 @@ class DuckDBEngine:
         sql = ast if isinstance(ast, str) else ast.sql(dialect=self.dialect)
         try:
             return self._con.sql(sql).to_arrow_table()
+        except duckdb.Error as e:
+            raise EngineQueryError(str(e).split("\n")[0]) from e
+
+    def records(self, ast: exp.Expression | str) -> list[dict[str, Any]]:
+        """The result as one dict per row. For small results: no Arrow is loaded (a command that needs only
+        these starts faster)."""
+        sql = ast if isinstance(ast, str) else ast.sql(dialect=self.dialect)
+        try:
+            rel = self._con.sql(sql)
+            names = [c[0] for c in rel.description] if rel is not None else []
+            return [dict(zip(names, row)) for row in rel.fetchall()] if rel is not None else []
         except duckdb.Error as e:
             raise EngineQueryError(str(e).split("\n")[0]) from e
 
