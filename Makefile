@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# byte-compile now, as a wheel install does: an editable install otherwise compiles every module
+	@# again in each run wherever Python may not write its bytecode cache
+	$(BIN)/python -m compileall -q accord
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -23,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m compileall -q accord bench
 	$(BIN)/python -m bench
 
 clean:

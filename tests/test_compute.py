@@ -65,7 +65,15 @@ def non_null(rows, col):
 
 
 def measure(text: str):
-    """(aggregate over rows, value of an empty period) for `agg([distinct ]column)`, from SQL's rules."""
+    """(aggregate over rows, value of an empty period) for `agg([distinct ]column)`, from SQL's rules.
+
+    Also `sum(a) - sum(b)`: SQL's sum of no values is NULL, and NULL minus anything is NULL.
+    """
+    both = re.fullmatch(r"sum\((\w+)\) - sum\((\w+)\)", text)
+    if both:
+        a, b = both.groups()
+        return (lambda rs: sum(non_null(rs, a)) - sum(non_null(rs, b))
+                if non_null(rs, a) and non_null(rs, b) else None), None
     m = re.fullmatch(r"(\w+)\((distinct )?(\*|\w+)\)", text)
     agg, distinct, col = m.groups()
     if col == "*":
@@ -895,6 +903,30 @@ def test_both_plan_strategies_give_the_reference_values(make_project, monkeypatc
         assert result.dropped.get(m["name"]) == ({"null_time": n} if n else None)
 
 
+@pytest.mark.parametrize("strategy, grouped", [("filter", None), ("grouped", ()), ("grouped", ("stage",))])
+def test_a_sum_of_only_nulls_stays_null_inside_a_larger_measure(make_project, monkeypatch, strategy, grouped):
+    """In January the rows that pass the clauses have no amount: SQL's sum is NULL there, and so is
+    `sum(amount) - sum(fee)`; a plain `sum(amount)` reads that NULL as 0, like an empty period."""
+    columns = {"t": pa.date32(), "amount": pa.float64(), "fee": pa.float64(), "stage": pa.string()}
+    rows = [(D(2026, 1, 5), None, 1.0, "won"), (D(2026, 1, 6), 7.0, 2.0, "lost"),
+            (D(2026, 2, 5), 10.0, 1.5, "won"), (D(2026, 2, 9), None, 4.0, "won"), (D(2026, 3, 1), 3.0, None, "won")]
+    big = "fee > 0.5"   # a clause over a column no plan groups on: evaluated once per row
+    metrics = [{"name": "net", "source": "orders", "measure": "sum(amount) - sum(fee)",
+                "include": clauses("stage = 'won'", big)},
+               {"name": "gross", "source": "orders", "measure": "sum(amount)", "include": clauses("stage = 'won'", big)},
+               {"name": "typical", "source": "orders", "measure": "avg(amount)", "include": clauses("stage = 'won'", big)}]
+    project = make_project([source()], metrics, {"data/orders.parquet": table(columns, rows)})
+    force(monkeypatch, strategy, grouped)
+    result = run(project, today=D(2026, 3, 31))
+    assert result.plans["orders"].strategy == strategy
+    data = dicts(columns, rows)
+    keep_ = [lambda r: r["stage"] == "won", lambda r: None if r["fee"] is None else r["fee"] > 0.5]
+    for name, measure_ in (("net", "sum(amount) - sum(fee)"), ("gross", "sum(amount)"), ("typical", "avg(amount)")):
+        same(got(result, name), reference(data, measure_, includes=keep_, today=D(2026, 3, 31)))
+    assert [v for _, _, v, _ in got(result, "net")] == [None, 10.0 - 5.5, None]
+    assert [v for _, _, v, _ in got(result, "gross")] == [0.0, 10.0, 0.0]
+
+
 def test_both_strategies_agree_with_two_time_columns(make_project, monkeypatch):
     columns = {"t": pa.date32(), "u": pa.date32(), "amount": pa.float64(), "stage": pa.string()}
     rows = [(D(2026, 1, 1), D(2026, 2, 1), 1.0, "won"), (D(2026, 1, 31), None, 2.0, "lost"),
@@ -990,7 +1022,7 @@ PROPERTY_CLAUSES = {
     "x + n > 3": lambda r: None if r["x"] is None or r["n"] is None else r["x"] + r["n"] > 3,
 }
 PROPERTY_MEASURES = ("sum(x)", "count(*)", "count(x)", "count(distinct cat)", "avg(x)", "min(n)", "max(x)",
-                     "median(x)")
+                     "median(x)", "sum(x) - sum(n)")
 PROPERTY_COLUMNS = {"t": pa.timestamp("us"), "u": pa.date32(), "x": pa.int64(), "n": pa.int64(),
                     "cat": pa.string(), "flag": pa.bool_()}
 times_strategy = st.one_of(st.none(), st.datetimes(min_value=dt.datetime(2025, 12, 20),

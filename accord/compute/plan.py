@@ -116,16 +116,21 @@ def _group_by(q: exp.Select, times: int) -> exp.Select:
     return q
 
 
-def _only_where(agg: exp.AggFunc, where: exp.Expression | None) -> exp.Expression:
+def _only_where(agg: exp.AggFunc, where: exp.Expression | None, zero_for_none: bool = False) -> exp.Expression:
     """`agg` over the rows where `where` holds, as `agg(CASE WHEN where THEN x END)` or `count_if(where)`.
 
     The same values as `agg FILTER (WHERE where)`, and cheaper in DuckDB's grouped aggregation.
+    With `zero_for_none` a sum adds 0 for the other rows (`ELSE 0`, cheaper still): it is then 0 instead of
+    NULL where no row holds, which only a caller that reads both the same way may ask for.
     """
     if where is None:
         return agg
     if isinstance(agg, exp.Count) and (agg.this is None or isinstance(agg.this, exp.Star)):
         return exp.CountIf(this=where.copy())
-    return agg.__class__(this=exp.Case(ifs=[exp.If(this=where.copy(), true=agg.this)]))
+    case = exp.Case(ifs=[exp.If(this=where.copy(), true=agg.this)])
+    if zero_for_none and isinstance(agg, exp.Sum):
+        case.set("default", exp.Literal.number(0))
+    return agg.__class__(this=case)
 
 
 class _RowFlags:
@@ -184,28 +189,30 @@ def grouped_plan(rows: exp.Select, metrics: list[MetricScan], times: int,
     def on_groups(clause: exp.Expression) -> bool:
         return all(c.name.lower() in low for c in clause.find_all(exp.Column))
 
-    def partial(agg: exp.Expression, where: exp.Expression | None) -> exp.Column:
-        inner = _only_where(agg, where)
+    def partial(agg: exp.Expression, where: exp.Expression | None, zero_for_none: bool = False) -> exp.Column:
+        inner = _only_where(agg, where, zero_for_none)
         key = inner.sql("duckdb")
         if key not in partials:
             partials[key] = (f"__a{len(partials)}", inner)
         return exp.column(partials[key][0])
 
-    def outer(agg: exp.AggFunc, where, cond) -> exp.Expression:
-        if isinstance(agg, exp.Avg):
-            total = _filtered(exp.Sum(this=partial(exp.Sum(this=agg.this.copy()), where)), cond)
+    def outer(agg: exp.AggFunc, where, cond, zero_for_none: bool) -> exp.Expression:
+        if isinstance(agg, exp.Avg):   # the total is read only where the count is not 0
+            total = _filtered(exp.Sum(this=partial(exp.Sum(this=agg.this.copy()), where, True)), cond)
             n = _filtered(exp.Sum(this=partial(exp.Count(this=agg.this.copy()), where)), cond)
             return exp.Div(this=total, expression=exp.Nullif(this=n, expression=exp.Literal.number(0)))
         combine = {exp.Sum: exp.Sum, exp.Count: exp.Sum, exp.Min: exp.Min, exp.Max: exp.Max}[type(agg)]
-        return _filtered(combine(this=partial(agg.copy(), where)), cond)
+        return _filtered(combine(this=partial(agg.copy(), where, zero_for_none)), cond)
 
     outer_q = exp.select(*[exp.column(f"__p{i}") for i in range(times)])
     for i, m in enumerate(metrics):
         where = flags.condition([c for c in m.includes if not on_groups(c)],
                                 [c for c in m.excludes if not on_groups(c)])
         cond = condition([c for c in m.includes if on_groups(c)], [c for c in m.excludes if on_groups(c)])
+        # a plain sum reads NULL as 0 (`additive_zero`); inside a larger measure NULL must stay NULL
+        zero_for_none = additive_zero(m.measure)
         value = m.measure.copy().transform(
-            lambda n: outer(n, where, cond) if isinstance(n, exp.AggFunc) else n, copy=False)
+            lambda n: outer(n, where, cond, zero_for_none) if isinstance(n, exp.AggFunc) else n, copy=False)
         count = _filtered(exp.Sum(this=partial(exp.Count(this=exp.Star()), where)), cond)
         outer_q = outer_q.select(exp.alias_(value, f"__m{i}", copy=False), exp.alias_(count, f"__n{i}", copy=False),
                                  copy=False)
