@@ -174,6 +174,17 @@ def test_help_does_not_import_the_heavy_modules():
     assert out == "[]"
 
 
+def test_compute_does_not_load_arrow_or_numpy(proj):
+    """compute fetches its small results as Python rows: a command that loads neither starts faster."""
+    code = ("import sys\nfrom accord.cli import main\nsys.argv = ['accord', 'compute', '--project', sys.argv[1], "
+            "'--format', 'json']\ntry:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print([m for m in ('pyarrow', 'numpy', 'pandas', 'scipy') if m in sys.modules], file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code, str(proj)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["rows"], r.stdout
+    assert r.stderr.strip().splitlines()[-1] == "[]"
+
+
 def test_report_writes_one_page_into_the_project(proj):
     r = run("report", "--project", str(proj))
     assert r.returncode == 0, r.stderr
