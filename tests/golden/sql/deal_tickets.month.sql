@@ -11,7 +11,7 @@ FROM (
   FROM (
     SELECT
       *,
-      CAST(DATE_TRUNC('month', "created_at") AS DATE) AS __p0
+      CAST(DATE_TRUNC('month', CAST("created_at" AS DATE)) AS DATE) AS __p0
     FROM (
       SELECT
         d.created_at,

@@ -55,12 +55,12 @@ FROM (
       CASE
         WHEN "created_at" >= CAST('2026-07-21' AS DATE)
         THEN CAST('2026-08-01' AS DATE)
-        ELSE CAST(DATE_TRUNC('month', "created_at") AS DATE)
+        ELSE CAST(DATE_TRUNC('month', CAST("created_at" AS DATE)) AS DATE)
       END AS __p0,
       CASE
         WHEN "closed_on" >= CAST('2026-07-21' AS DATE)
         THEN CAST('2026-08-01' AS DATE)
-        ELSE CAST(DATE_TRUNC('month', "closed_on") AS DATE)
+        ELSE CAST(DATE_TRUNC('month', CAST("closed_on" AS DATE)) AS DATE)
       END AS __p1
     FROM READ_PARQUET(
       '<project>/data/deals.parquet'

@@ -39,12 +39,12 @@ FROM (
       CASE
         WHEN "created_at" >= CAST('2026-07-21' AS DATE)
         THEN CAST('2026-10-01' AS DATE)
-        ELSE CAST(DATE_TRUNC('quarter', "created_at" - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
+        ELSE CAST(DATE_TRUNC('quarter', CAST("created_at" AS DATE) - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
       END AS __p0,
       CASE
         WHEN "closed_on" >= CAST('2026-07-21' AS DATE)
         THEN CAST('2026-10-01' AS DATE)
-        ELSE CAST(DATE_TRUNC('quarter', "closed_on" - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
+        ELSE CAST(DATE_TRUNC('quarter', CAST("closed_on" AS DATE) - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
       END AS __p1
     FROM READ_PARQUET(
       '<project>/data/deals.parquet'

@@ -18,14 +18,14 @@ FROM (
       *,
       CAST(DATE_TRUNC(
         'week',
-        CASE
+        CAST(CASE
           WHEN REGEXP_MATCHES(
             "opened",
             '\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$'
           )
           THEN TIMEZONE('Europe/Berlin', TRY_CAST("opened" AS TIMESTAMPTZ))
           ELSE TRY_CAST("opened" AS TIMESTAMP)
-        END
+        END AS DATE)
       ) AS DATE) AS __p0
     FROM READ_PARQUET(
       '<project>/data/tickets.parquet'
