@@ -11,12 +11,36 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.reader import Reader
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from accord.errors import Problem
 
+try:
+    from _ruamel_yaml import CParser  # libyaml, from ruamel.yaml.clib; the same import ruamel.yaml itself tries
+except ImportError:  # pragma: no cover - the package is a dependency, but the pure-Python reader still works
+    CParser = None
+
 # Aliases let a short file expand to billions of values ("billion laughs"); no definitions file needs this many.
 MAX_VALUES = 200_000
+
+# The fast path composes with libyaml, which recurses in C: a file with more of these characters than this
+# could nest deep enough to overflow the C stack, so it is read the pure-Python way, which raises instead.
+_INDICATORS = "[{-:?"
+_MAX_INDICATORS = 10_000
+# ruamel's pure-Python composer gives up (RecursionError) a few hundred levels down; well below that, both agree.
+_MAX_FAST_DEPTH = 100
+_UNSURE = object()
+_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp"))
+# Between its scalars a document read the fast way holds only indentation and YAML punctuation; anything else
+# (a comment, &anchor, *alias, !tag, ? key, %directive, '...', a tab) is left to the round-trip reader.
+_BETWEEN_SCALARS = re.compile(r"[ \r\n:,\[\]{}-]*")
+_COMMENT = re.compile(r"(?<=[ \n])#[^\r\n]*")  # a '#' after a space or line break
+# The round-trip reader keeps blank lines (with comments) to write them back; libyaml does not see them.
+_BLANK_LINE = re.compile(r"\n[ \r]*\n|\n[ \r]+\Z")
+_BLOCK_HEADER = re.compile(r"[|>](?:[1-9][-+]?|[-+][1-9]?)? *\r?")
+# Line breaks and characters where libyaml and ruamel's reader are not known to agree (a lone \r is a break).
+_UNUSUAL = re.compile("[\x85\u2028\u2029\ufeff]|\r(?!\n)")
 
 
 class _TooLarge(Exception):
@@ -27,8 +51,14 @@ class _Recursive(Exception):
     pass
 
 
-def read_yaml(path: Path, rel: str) -> tuple[Any, list[Problem]]:
-    """The document (ruamel round-trip nodes, which remember lines), or the problems that stop reading it."""
+def read_yaml(path: Path, rel: str, *, keep_layout: bool = True) -> tuple[Any, list[Problem]]:
+    """The document (ruamel round-trip nodes, which remember lines), or the problems that stop reading it.
+
+    libyaml builds the document when it gives exactly what ruamel's pure-Python round-trip reader gives, and
+    that reader builds it otherwise. libyaml does not see comments and blank lines, which the round-trip reader
+    keeps so that the document can be written back: a caller that never writes it back can pass
+    keep_layout=False to read such files fast too (without their comments, blank lines and fold positions).
+    """
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -36,6 +66,112 @@ def read_yaml(path: Path, rel: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(rel, line, 0, "is not UTF-8 text. save the file as UTF-8")]
     except OSError as e:
         return None, [Problem(rel, 0, 0, f"cannot be read ({e.strerror or e}). check that the file is readable")]
+    if CParser is not None:
+        doc = _read_fast(text, keep_layout)
+        if doc is not _UNSURE:
+            return doc, []
+    return _read_rt(text, rel)
+
+
+def _read_fast(text: str, keep_layout: bool = True) -> Any:
+    """The document built by ruamel's round-trip constructor from libyaml's nodes, or _UNSURE.
+
+    _UNSURE whenever the result could differ from _read_rt's: libyaml fails, the file holds something only
+    the round-trip reader keeps (comments and blank lines unless keep_layout is False, anchors and aliases,
+    tags, folded '>' text, keys that are not scalars), or it nests or grows past what _read_rt would refuse.
+    A file with errors is always _UNSURE, so every problem and its position come from _read_rt.
+    """
+    if keep_layout and ("#" in text or _BLANK_LINE.search("\n" + text)):
+        return _UNSURE  # comments and blank lines: the round-trip reader keeps them to write them back
+    if (_UNUSUAL.search(text) or Reader.NON_PRINTABLE.search(text)
+            or sum(map(text.count, _INDICATORS)) > _MAX_INDICATORS):
+        return _UNSURE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            root = YAML(typ="safe", pure=False).compose(text)
+    except Exception:  # noqa: BLE001 - libyaml's errors are reported by the round-trip reader instead
+        return _UNSURE
+    if root is not None and not isinstance(root, (MappingNode, SequenceNode)):
+        return _UNSURE  # a lone value: ruamel's indentation rules for it differ from libyaml's
+    spans = _scalar_spans(root, text, folded=not keep_layout)
+    if spans is None:
+        return _UNSURE
+    pos = 0
+    for start, end in sorted(spans) + [(len(text), len(text))]:
+        if not _only_punctuation(text, pos, start):
+            return _UNSURE
+        pos = end
+    if root is None:
+        return None
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return yaml.constructor.construct_document(root)
+    except Exception:  # noqa: BLE001 - duplicate keys, impossible dates ...: _read_rt words the problem
+        return _UNSURE
+
+
+def _only_punctuation(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end], between two scalars, holds only indentation, punctuation and comments."""
+    gap = text[start:end]
+    if start == 0 or text[start - 1] == "\n":
+        gap = "\n" + gap  # so that a comment starting the gap is seen as one
+    return bool(_BETWEEN_SCALARS.fullmatch(_COMMENT.sub("", gap)))
+
+
+def _scalar_spans(root: Any, text: str, folded: bool) -> list[tuple[int, int]] | None:
+    """(start, end) in `text` of each scalar under `root`, or None when a node needs the round-trip reader.
+
+    Plain scalars get the style ruamel's own parser gives them (None, where libyaml says ''). Folded ('>')
+    text is read only when `folded`: ruamel's scanner marks where it folded lines (fold_pos), libyaml does not.
+    """
+    spans: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    stack = [(root, 0)] if root is not None else []
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen or len(seen) >= MAX_VALUES or depth > _MAX_FAST_DEPTH:
+            return None  # a node met twice is an alias
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            start, end = node.start_mark.index, node.end_mark.index
+            if start == end:  # a value left empty: ruamel marks it where the next token starts, libyaml does not
+                return None
+            if node.tag not in _SCALAR_TAGS:  # e.g. '=' (YAML 1.1's value key): an object of its own in ruamel
+                return None
+            first = text[start]
+            if node.style == "":
+                node.style = None
+                if first in ("!", "&"):  # a tag or an anchor: the node's text starts with it
+                    return None
+                if "\t" in text[start:end]:  # libyaml reads a tab inside plain text; ruamel refuses it
+                    return None
+            elif node.style in ("'", '"'):
+                if first != node.style:
+                    return None
+            elif node.style == "|" or (node.style == ">" and folded):
+                line_end = text.find("\n", start)
+                header = text[start:line_end if line_end >= 0 else len(text)]
+                if not _BLOCK_HEADER.fullmatch(_COMMENT.sub("", header)):
+                    return None
+            else:
+                return None
+            spans.append((start, end))
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, ScalarNode):  # (a '<<' merge key is a scalar not in _SCALAR_TAGS)
+                    return None
+                stack += [(key, depth + 1), (value, depth + 1)]
+        else:
+            stack += [(item, depth + 1) for item in node.value]
+    return spans
+
+
+def _read_rt(text: str, rel: str) -> tuple[Any, list[Problem]]:
+    """The document as ruamel's pure-Python round-trip reader builds it, or the problems that stop it."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True  # to know that a quoted value's text starts one column after its quote
     try:
