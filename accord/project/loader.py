@@ -38,7 +38,7 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
         raise UserError(f"{root}: no {CONFIG_FILE} in this folder. run `accord init` here, "
                         "or pass --project DIR")
     problems: list[Problem] = []
-    config_doc, errs = read_yaml(config_path, CONFIG_FILE)
+    config_doc, errs = read_yaml(config_path, CONFIG_FILE, keep_layout=False)  # read only, never written back
     problems += errs
     config = None
     glob_problems: list[Problem] = []
@@ -60,7 +60,7 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
     read, skipped = [], []
     for path in discover(root, config.paths if config else None):
         rel = path.relative_to(root).as_posix()
-        doc, errs = read_yaml(path, rel)
+        doc, errs = read_yaml(path, rel, keep_layout=False)
         if errs and not _names_a_section(path):
             skipped.append(rel)  # not a definitions file (a CI config, a template): its syntax is not ours to judge
             continue
