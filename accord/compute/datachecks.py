@@ -53,13 +53,13 @@ def _key_problems(project, engine, source, key, facts) -> list[Problem]:
         exp.alias_(where(exp.Min(this=exp.column("k")),
                          exp.and_(exp.column("n") > 1, exp.column("k").is_(exp.null()).not_())), "dup_key"),
     ).from_(exp.Subquery(this=counts, alias=exp.TableAlias(this=exp.to_identifier("__keys"))))
-    row = engine.query(q).to_pylist()[0]
+    row = engine.records(q)[0]
     facts[source.name] = {"rows": int(row["total_rows"] or 0), "null_keys": int(row["null_keys"] or 0)}
     if row["dup_key"] is None:
         return []
-    n = engine.query(exp.select(exp.Count(this=exp.Star())).from_(from_source(project, source))
-                     .where(exp.EQ(this=text.copy(), expression=exp.Literal.string(row["dup_key"])))).column(0)[0]
+    n = engine.records(exp.select(exp.alias_(exp.Count(this=exp.Star()), "n")).from_(from_source(project, source))
+                       .where(exp.EQ(this=text.copy(), expression=exp.Literal.string(row["dup_key"]))))[0]["n"]
     loc = source.at("key")
     return [Problem(loc.file, loc.line, 0, f"source '{source.name}': key '{key}' is not unique: "
-                    f"'{row['dup_key']}' appears on {n.as_py()} rows. fix the data, or choose a key that is "
+                    f"'{row['dup_key']}' appears on {n} rows. fix the data, or choose a key that is "
                     "unique per row")]

@@ -28,20 +28,21 @@ class DuckDBEngine:
         self._con.execute("SET enable_progress_bar = false")
 
     def query(self, ast: exp.Expression | str) -> pa.Table:
-        sql = ast if isinstance(ast, str) else ast.sql(dialect=self.dialect)
-        try:
-            return self._con.sql(sql).to_arrow_table()
-        except duckdb.Error as e:
-            raise EngineQueryError(str(e).split("\n")[0]) from e
+        return self._run(ast, lambda rel: rel.to_arrow_table())
 
     def records(self, ast: exp.Expression | str) -> list[dict[str, Any]]:
         """The result as one dict per row. For small results: no Arrow is loaded (a command that needs only
         these starts faster)."""
+        def rows(rel) -> list[dict[str, Any]]:
+            names = [c[0] for c in rel.description]
+            return [dict(zip(names, row)) for row in rel.fetchall()]
+        return self._run(ast, rows)
+
+    def _run(self, ast: exp.Expression | str, fetch):
+        """`fetch` applied to the query's relation; the engine's refusal as EngineQueryError (one line)."""
         sql = ast if isinstance(ast, str) else ast.sql(dialect=self.dialect)
         try:
-            rel = self._con.sql(sql)
-            names = [c[0] for c in rel.description] if rel is not None else []
-            return [dict(zip(names, row)) for row in rel.fetchall()] if rel is not None else []
+            return fetch(self._con.sql(sql))
         except duckdb.Error as e:
             raise EngineQueryError(str(e).split("\n")[0]) from e
 
