@@ -19,7 +19,7 @@ from accord.compute.run import check_columns, source_schema
 from accord.errors import Problem, UserError
 from accord.project.model import Metric, Project
 from accord.project.references import fragment
-from accord.sql.expressions import additivity
+from accord.sql.expressions import additivity, fails
 
 EXAMPLES = 5
 MAX_CLAUSES = 62
@@ -99,9 +99,7 @@ def _side(project: Project, m: Metric, calendar: Calendar, start: dt.date, engin
                       exp.LT(this=t.copy(), expression=_date(calendar.next(start))))
     clauses: list[tuple[str, exp.Expression]] = [("period", period)]
     clauses += [(c.name, fragment(c.sql)) for c in m.include or ()]
-    clauses += [(c.name, exp.Not(this=exp.Coalesce(this=exp.Paren(this=fragment(c.sql)),
-                                                    expressions=[exp.false()])))
-                for c in m.exclude or ()]
+    clauses += [(c.name, fails(fragment(c.sql))) for c in m.exclude or ()]
     if len(clauses) > MAX_CLAUSES:
         raise _refuse(f"metric '{m.name}' has more than {MAX_CLAUSES - 1} clauses; a bridge tracks at most that many")
     if add.kind == "sum":
@@ -123,8 +121,7 @@ def _mask(side: Side) -> exp.Expression:
     """Bit i set when clause i fails (a clause holds only when TRUE)."""
     out: exp.Expression = exp.Literal.number(0)
     for i, (_, cond) in enumerate(side.clauses):
-        fails = exp.Not(this=exp.Coalesce(this=exp.Paren(this=cond.copy()), expressions=[exp.false()]))
-        bit = exp.Case(ifs=[exp.If(this=fails, true=exp.Literal.number(1 << i))], default=exp.Literal.number(0))
+        bit = exp.Case(ifs=[exp.If(this=fails(cond), true=exp.Literal.number(1 << i))], default=exp.Literal.number(0))
         out = exp.Add(this=out, expression=bit)
     return out
 

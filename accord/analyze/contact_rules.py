@@ -29,6 +29,7 @@ from accord.errors import Problem, UserError
 from accord.findings import Location
 from accord.project.durations import parse_duration
 from accord.project.model import Rule
+from accord.sql.expressions import holds
 
 _MICRO = dt.timedelta(microseconds=1)
 _WEEK_SHIFT = 3 * MICROS_PER_DAY        # 1970-01-01 was a Thursday; weeks start on Monday
@@ -256,7 +257,7 @@ def detail_query(log: ContactLog, plan: RulePlan, customers: list[str], key: boo
             periods = log.periods_of([plan.states[spec.state]], customers)
             inside = exp.Exists(this=exp.select(_n(1)).from_(_sub(periods, "p")).where(_inside()))
             hit = exp.and_(_in_channels(spec.channels).transform(_qualified), inside)
-        cols.append(exp.alias_(exp.Coalesce(this=exp.Paren(this=hit), expressions=[exp.false()]), f"hit{spec.index}"))
+        cols.append(exp.alias_(holds(hit), f"hit{spec.index}"))
     order = [exp.Ordered(this=exp.column(c, "t"), nulls_first=False) for c in ("customer", "us", "s", "r")]
     return exp.select(*cols).from_(_sub(log.touches(customers, detail=True, key=key), "t")).order_by(*order)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from accord.sql.expressions import aggregates, is_decomposable
+from accord.sql.expressions import aggregates, fails, holds, is_decomposable
 
 LOW_CARDINALITY = 256        # distinct values in the sample at or below which a column may be grouped on
 MAX_GROUPS = 1_000           # groups per period (product of grouped columns' values) the grouped plan stays within
@@ -63,10 +63,6 @@ def unqualify(tree: exp.Expression) -> exp.Expression:
     return tree.transform(strip)
 
 
-def _true(clause: exp.Expression) -> exp.Expression:
-    return exp.Coalesce(this=exp.Paren(this=clause.copy()), expressions=[exp.false()])
-
-
 def _all(parts: list[exp.Expression]) -> exp.Expression | None:
     out = None
     for p in parts:
@@ -76,7 +72,7 @@ def _all(parts: list[exp.Expression]) -> exp.Expression | None:
 
 def condition(includes, excludes) -> exp.Expression | None:
     """includes all TRUE and no exclude TRUE; None when there is nothing to check."""
-    return _all([_true(c) for c in includes] + [exp.Not(this=_true(c)) for c in excludes])
+    return _all([holds(c) for c in includes] + [fails(c) for c in excludes])
 
 
 def _filtered(agg: exp.Expression, cond: exp.Expression | None) -> exp.Expression:
@@ -145,7 +141,7 @@ class _RowFlags:
     def ref(self, clause: exp.Expression) -> exp.Column:
         key = clause.sql("duckdb")
         if key not in self._flags:
-            self._flags[key] = (f"__c{len(self._flags)}", _true(clause))
+            self._flags[key] = (f"__c{len(self._flags)}", holds(clause))
         return exp.column(self._flags[key][0])
 
     def condition(self, includes, excludes) -> exp.Expression | None:

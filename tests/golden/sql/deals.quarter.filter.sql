@@ -21,18 +21,18 @@ SELECT
 FROM (
   SELECT
     *,
-    COALESCE((
+    (
       stage IN ('won', 'open')
-    ), FALSE) AS __c0,
-    COALESCE((
+    ) IS TRUE AS __c0,
+    (
       is_closed
-    ), FALSE) AS __c1,
-    COALESCE((
+    ) IS TRUE AS __c1,
+    (
       account LIKE 'acct-1%'
-    ), FALSE) AS __c2,
-    COALESCE((
+    ) IS TRUE AS __c2,
+    (
       stage = 'won'
-    ), FALSE) AS __c3
+    ) IS TRUE AS __c3
   FROM (
     SELECT
       *,

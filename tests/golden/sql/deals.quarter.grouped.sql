@@ -3,40 +3,42 @@ SELECT
   __p0,
   __p1,
   SUM(__a0) FILTER(WHERE
-    COALESCE((
+    (
       stage IN ('won', 'open')
-    ), FALSE)
-    AND NOT COALESCE((
-      is_closed
-    ), FALSE)) AS __m0,
+    ) IS TRUE AND NOT (
+      (
+        is_closed
+      ) IS TRUE
+    )) AS __m0,
   SUM(__a1) FILTER(WHERE
-    COALESCE((
+    (
       stage IN ('won', 'open')
-    ), FALSE)
-    AND NOT COALESCE((
-      is_closed
-    ), FALSE)) AS __n0,
+    ) IS TRUE AND NOT (
+      (
+        is_closed
+      ) IS TRUE
+    )) AS __n0,
   SUM(__a1) AS __m1,
   SUM(__a1) AS __n1,
   SUM(__a0) FILTER(WHERE
-    COALESCE((
+    (
       account LIKE 'acct-1%'
-    ), FALSE)) / NULLIF(SUM(__a2) FILTER(WHERE
-    COALESCE((
+    ) IS TRUE) / NULLIF(SUM(__a2) FILTER(WHERE
+    (
       account LIKE 'acct-1%'
-    ), FALSE)), 0) AS __m2,
+    ) IS TRUE), 0) AS __m2,
   SUM(__a1) FILTER(WHERE
-    COALESCE((
+    (
       account LIKE 'acct-1%'
-    ), FALSE)) AS __n2,
+    ) IS TRUE) AS __n2,
   SUM(__a0) FILTER(WHERE
-    COALESCE((
+    (
       stage = 'won'
-    ), FALSE)) AS __m3,
+    ) IS TRUE) AS __m3,
   SUM(__a1) FILTER(WHERE
-    COALESCE((
+    (
       stage = 'won'
-    ), FALSE)) AS __n3,
+    ) IS TRUE) AS __n3,
   GROUPING(__p0) AS __g0,
   GROUPING(__p1) AS __g1
 FROM (

@@ -10,9 +10,9 @@ SELECT
 FROM (
   SELECT
     *,
-    COALESCE((
+    (
       minutes < 6
-    ), FALSE) AS __c0
+    ) IS TRUE AS __c0
   FROM (
     SELECT
       *,
