@@ -164,10 +164,15 @@ def check_values(accord: dict, path: Path) -> int:
 
     Sums of doubles are added in a different order by the two plans, so values agree to 1e-9 relative;
     counts agree exactly. A week where (a) has no matching row is 0 for counts and sums, null otherwise.
+    Each metric's series starts in its first week with a matching row (asked of DuckDB separately):
+    before it accord has no value.
     """
+    firsts_sql = "SELECT " + ", ".join(f"min({WEEK}) FILTER (WHERE {cond})" if cond else f"min({WEEK})"
+                                       for _, _, cond in HAND) + f" FROM {_source(path)}"
     con = duckdb.connect()
     try:
         table = con.sql(one_scan_query(path)).fetchall()
+        firsts = dict(zip((name for name, _, _ in HAND), con.sql(firsts_sql).fetchall()[0]))
     finally:
         con.close()
     got = {(r["metric"], r["period"]): r["value"] for r in accord["rows"]}
@@ -181,6 +186,10 @@ def check_values(accord: dict, path: Path) -> int:
         weeks.add(label)
         for (name, _, _), want in zip(HAND, row[1:]):
             have = got.get((name, label), "missing")
+            if firsts[name] is None or week < firsts[name]:
+                if have != "missing":
+                    wrong.append(f"{name} {label}: accord {have} before the metric's first matching row")
+                continue
             if want is None and name in additive:
                 want = 0.0
             if have == "missing" or (have is None) != (want is None) or \

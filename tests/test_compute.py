@@ -983,6 +983,60 @@ class CountingEngine:
         self._engine.close()
 
 
+def kind(q: exp.Expression) -> str:
+    names = {n.alias for n in q.walk() if isinstance(n, exp.Alias)}
+    if any(n.name.lower() == "approx_count_distinct" for n in q.find_all(exp.Anonymous)):
+        return "sample"
+    return "presence" if any(a.startswith(("__f", "__z")) for a in names) else "scan"
+
+
+@pytest.mark.parametrize("grouped", [(), ("stage",)])
+def test_a_first_period_whose_values_prove_no_row_still_starts_the_series(make_project, monkeypatch, grouped):
+    """January's passing rows add up to 0 (sum), have no amount (avg, min) or only NULL amounts (count):
+    the values cannot tell January has rows, and yet each series starts there, as in the brute-force loop."""
+    columns = {"t": pa.date32(), "amount": pa.float64(), "fee": pa.float64(), "stage": pa.string()}
+    rows = [(D(2026, 1, 5), 0.0, 1.0, "won"), (D(2026, 1, 6), None, 2.0, "won"), (D(2026, 1, 7), 9.0, 0.1, "won"),
+            (D(2026, 2, 5), 10.0, 1.5, "won"), (D(2026, 3, 9), -10.0, 4.0, "won"), (D(2026, 3, 9), 10.0, 4.0, "won"),
+            (None, 0.0, 3.0, "won"), (None, 5.0, 3.0, "lost"), (None, None, 3.0, "won")]
+    measures = ("sum(amount)", "avg(amount)", "min(amount)", "count(amount)", "max(amount)")
+    metrics = [{"name": f"m{i}", "source": "orders", "measure": m, "include": clauses("stage = 'won'", "fee > 0.5")}
+               for i, m in enumerate(measures)]
+    metrics.append({"name": "late", "source": "orders", "measure": "sum(amount)",
+                    "include": clauses("fee > 3.5")})          # first rows in March, and they sum to 0
+    project = make_project([source()], metrics, {"data/orders.parquet": table(columns, rows)})
+    force(monkeypatch, "grouped", grouped)
+    engine = CountingEngine(open_engine("duckdb", None, "UTC"))
+    result = compute(project, engine, today=D(2026, 3, 31), grain="month")
+    engine.close()
+    data = dicts(columns, rows)
+    keep_ = [lambda r: r["stage"] == "won", lambda r: r["fee"] > 0.5]
+    for i, m in enumerate(measures):
+        same(got(result, f"m{i}"), reference(data, m, includes=keep_, today=D(2026, 3, 31)))
+        n = null_times(data, includes=keep_)
+        assert result.dropped.get(f"m{i}") == {"null_time": n}
+    same(got(result, "late"), reference(data, "sum(amount)", includes=[lambda r: r["fee"] > 3.5],
+                                        today=D(2026, 3, 31)))
+    assert [p for _, p, _, _ in got(result, "late")] == [D(2026, 3, 1)]
+    assert [kind(q) for q in engine.queries if not isinstance(q, exp.Describe)] == ["sample", "scan", "presence"]
+
+
+def test_values_that_prove_their_rows_need_no_second_query(make_project, monkeypatch):
+    columns = {"t": pa.date32(), "amount": pa.float64(), "fee": pa.float64()}
+    rows = [(D(2026, 1, 5), 3.0, 1.0), (D(2026, 1, 6), 0.0, 0.1), (D(2026, 2, 5), 0.0, 1.5), (D(2026, 3, 1), 2.0, 2.0)]
+    metrics = [{"name": f"m{i}", "source": "orders", "measure": m, "include": clauses("fee > 0.5")}
+               for i, m in enumerate(("sum(amount)", "avg(amount)", "count(*)"))]
+    project = make_project([source()], metrics, {"data/orders.parquet": table(columns, rows)})
+    force(monkeypatch, "grouped", ())
+    engine = CountingEngine(open_engine("duckdb", None, "UTC"))
+    result = compute(project, engine, today=D(2026, 3, 31), grain="month")
+    engine.close()
+    assert [kind(q) for q in engine.queries if not isinstance(q, exp.Describe)] == ["sample", "scan"]
+    assert result.plans["orders"].bounds == {0, 1}     # count(*) counts its own rows
+    data = dicts(columns, rows)
+    for i, m in enumerate(("sum(amount)", "avg(amount)", "count(*)")):
+        same(got(result, f"m{i}"), reference(data, m, includes=[lambda r: r["fee"] > 0.5], today=D(2026, 3, 31)))
+
+
 def test_all_metrics_over_one_source_are_one_scan(make_project):
     specs = strategy_metrics()
     extra = [{"name": "buyers", "source": "other", "measure": "count(distinct customer)"},
@@ -998,12 +1052,11 @@ def test_all_metrics_over_one_source_are_one_scan(make_project):
     for q in engine.queries:
         if isinstance(q, exp.Describe):
             kinds.append("describe")
-        elif any(isinstance(n, exp.Anonymous) and n.name.lower() == "approx_count_distinct" for n in q.walk()):
-            kinds.append("sample")
         else:
-            kinds.append("scan")
-    # orders: 7 metrics with clauses; other: 2 metrics without clauses, so nothing to sample
-    assert sorted(kinds) == sorted(["describe", "describe", "sample", "scan", "scan"])
+            kinds.append(kind(q))
+    # orders: 7 metrics with clauses; other: 2 metrics without clauses, so nothing to sample.
+    # orders has rows without time: those of the metrics with per-row clauses are counted in one small query
+    assert sorted(kinds) == sorted(["describe", "describe", "sample", "scan", "scan", "presence"])
     assert len(result.plans) == 2
     for m, inc, exc in specs:
         same(got(result, m["name"]), reference(ORDERS, m["measure"], includes=inc, excludes=exc))

@@ -47,6 +47,8 @@ class ScanPlan:
     grouped_columns: tuple[str, ...] = ()
     boolean_clauses: int = 0             # clauses evaluated once per row rather than on the groups
     notes: dict = field(default_factory=dict)
+    rows: exp.Select | None = None       # the rows the query scans, each with its periods
+    bounds: frozenset[int] = frozenset()  # metrics whose `__n` only bounds their row count (see grouped_plan)
 
     def value_column(self, i: int) -> str:
         return f"__m{i}"
@@ -177,9 +179,16 @@ def grouped_plan(rows: exp.Select, metrics: list[MetricScan], times: int,
     query); the others are evaluated once per row (see `_RowFlags`) and restrict the partial aggregates
     the metric reads (`_only_where`).
     Partials are shared between metrics with the same aggregate and the same per-row condition.
+
+    Each metric's row count `__n` only tells whether a period has rows at all (its first period) and,
+    exactly, how many rows have no time. Counting a metric's rows under its per-row condition would cost
+    one more partial per row, so for a single-aggregate measure `__n` counts the rows that pass its clauses
+    on the groups instead: an upper bound (the metric is in `bounds`). Its value then often proves rows
+    (`shows_rows`), and `presence_query` settles the rest. With several time columns every count is exact.
     """
     low = {c.lower() for c in grouped_columns}
     flags = _RowFlags()
+    bounds: set[int] = set()
     partials: dict[str, tuple[str, exp.Expression]] = {}
 
     def on_groups(clause: exp.Expression) -> bool:
@@ -209,7 +218,10 @@ def grouped_plan(rows: exp.Select, metrics: list[MetricScan], times: int,
         zero_for_none = additive_zero(m.measure)
         value = m.measure.copy().transform(
             lambda n: outer(n, where, cond, zero_for_none) if isinstance(n, exp.AggFunc) else n, copy=False)
-        count = _filtered(exp.Sum(this=partial(exp.Count(this=exp.Star()), where)), cond)
+        bound = where is not None and times == 1 and _proves_rows(m.measure)
+        if bound:
+            bounds.add(i)
+        count = _filtered(exp.Sum(this=partial(exp.Count(this=exp.Star()), None if bound else where)), cond)
         outer_q = outer_q.select(exp.alias_(value, f"__m{i}", copy=False), exp.alias_(count, f"__n{i}", copy=False),
                                  copy=False)
 
@@ -218,8 +230,65 @@ def grouped_plan(rows: exp.Select, metrics: list[MetricScan], times: int,
     inner = inner.select(*[exp.alias_(agg, name, copy=False) for name, agg in partials.values()], copy=False)
     inner = inner.group_by(*[k.copy() for k in keys], copy=False)
     outer_q = outer_q.from_(_subquery(inner, "__groups"), copy=False)
-    return ScanPlan("grouped", _group_by(outer_q, times), metrics, times,
-                    grouped_columns=grouped_columns, boolean_clauses=len(flags))
+    return ScanPlan("grouped", _group_by(outer_q, times), metrics, times, grouped_columns=grouped_columns,
+                    boolean_clauses=len(flags), rows=rows, bounds=frozenset(bounds))
+
+
+_PROVING = (exp.Sum, exp.Count, exp.Min, exp.Max, exp.Avg)
+
+
+def _proves_rows(measure: exp.Expression) -> bool:
+    """A measure that is one aggregate whose value can prove rows (`shows_rows`); count(*) is a count already."""
+    if not isinstance(measure, _PROVING) or len(aggregates(measure)) != 1:
+        return False
+    return not (isinstance(measure, exp.Count) and (measure.this is None or isinstance(measure.this, exp.Star)))
+
+
+def shows_rows(measure: exp.Expression, value) -> bool:
+    """Whether a period's value of a single-aggregate measure proves that some row passed its clauses.
+
+    No row gives a sum or count of 0 or NULL and a min, max or avg of NULL; any other value needs a row.
+    """
+    if value is None:
+        return False
+    if isinstance(measure, (exp.Sum, exp.Count)):
+        return value != 0
+    return True
+
+
+def presence_query(rows: exp.Select, metrics: list[MetricScan], before: dict[int, dt.date | None],
+                   nulls: set[int]) -> exp.Select:
+    """For metrics `before` and `nulls` (indexes into `metrics`): the first period with a passing row before
+    a date (`__f{i}`; None: any) and the exact count of passing rows with no time (`__z{i}`).
+
+    One scan without grouping, only over the rows with no time or before the latest of those dates.
+    """
+    flags = _RowFlags()
+    period = exp.column("__p0")
+    q = exp.select()
+    for i in sorted(set(before) | nulls):
+        m = metrics[i]
+        cond = flags.condition(m.includes, m.excludes)
+        if i in before:
+            first = _all([c for c in (cond, _before(period, before[i])) if c is not None])
+            q = q.select(exp.alias_(_filtered(exp.Min(this=period.copy()), first), f"__f{i}"), copy=False)
+        if i in nulls:
+            none = _all([c for c in (cond, exp.Is(this=period.copy(), expression=exp.null())) if c is not None])
+            q = q.select(exp.alias_(_filtered(exp.Count(this=exp.Star()), none), f"__z{i}"), copy=False)
+    q = q.from_(flags.rows(rows), copy=False)
+    keep = exp.Is(this=period.copy(), expression=exp.null())
+    if before:
+        if any(d is None for d in before.values()):
+            return q
+        keep = exp.Or(this=keep, expression=_before(period, max(before.values())))
+    return q.where(keep, copy=False)
+
+
+def _before(period: exp.Expression, day: dt.date | None) -> exp.Expression | None:
+    if day is None:
+        return None
+    return exp.LT(this=period.copy(), expression=exp.Cast(this=exp.Literal.string(day.isoformat()),
+                                                            to=exp.DataType.build("DATE")))
 
 
 def clause_columns(metrics: list[MetricScan]) -> list[str]:

@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlglot import exp
 
 from accord.compute.periods import Calendar
-from accord.compute.plan import (MetricScan, ScanPlan, additive_zero, choose, clause_columns,
-                                 filter_plan, grouped_plan, rows_query, sample_query, unqualify)
+from accord.compute.plan import (MetricScan, ScanPlan, additive_zero, choose, clause_columns, filter_plan,
+                                 grouped_plan, presence_query, rows_query, sample_query, shows_rows, unqualify)
 from accord.compute.relations import TEXT_TYPES, Schema, from_source, local_time
 from accord.engine import Engine
 from accord.engine.duckdb import EngineQueryError
@@ -169,27 +169,74 @@ def _number(v) -> float | None:
 
 def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, metrics: list[Metric],
               schema: Schema) -> tuple[dict[str, dict[dt.date, tuple[float | None, int]]], dict[str, int]]:
-    try:
-        records = engine.records(plan.query)
-    except EngineQueryError as e:
-        raise UserError([Problem(source.location.file, source.location.line, 0,
-                                 f"source '{source.name}': the engine refused a metric over it: {e}. "
-                                 "check the measures and clauses of its metrics")])
+    """Per metric, period start -> (value, rows) where rows > 0 when the period has any row; rows with no time.
+
+    A metric whose plan count is only a bound (`plan.bounds`) gets its first period and its rows without
+    time settled by `_settle`; its other counts say only whether its value proves rows.
+    """
+    records = _records(engine, source, plan.query)
     values: dict[str, dict[dt.date, tuple[float | None, int]]] = {m.name: {} for m in metrics}
     nulls: dict[str, int] = {}
+    unsure: dict[int, list[dt.date]] = {}
+    unsure_nulls: set[int] = set()
     for i, scan in enumerate(plan.metrics):
         t = scan.time_index
+        bound = i in plan.bounds
         for r in records:
             if plan.times > 1 and r[f"__g{t}"] != 0:
                 continue
             start = r[f"__p{t}"]
             n = int(r[f"__n{i}"] or 0)
             if start is None:
-                if n:
+                if n and bound:
+                    unsure_nulls.add(i)
+                elif n:
                     nulls[scan.name] = nulls.get(scan.name, 0) + n
                 continue
-            values[scan.name][start] = (_number(r[f"__m{i}"]), n)
+            value = r[f"__m{i}"]
+            if n and bound and not shows_rows(scan.measure, value):
+                unsure.setdefault(i, []).append(start)
+                n = 0
+            values[scan.name][start] = (_number(value), n)
+    if unsure or unsure_nulls:
+        _settle(engine, source, plan, values, nulls, unsure, unsure_nulls)
     return values, nulls
+
+
+def _settle(engine: Engine, source: Source, plan: ScanPlan, values: dict, nulls: dict[str, int],
+            unsure: dict[int, list[dt.date]], unsure_nulls: set[int]) -> None:
+    """Bounded counts made exact where they matter: a metric's first period and its rows without time.
+
+    A period whose value proves no row may still hold rows (a sum of zeros); it matters only before the
+    first period whose value proves rows, so one small query looks only there.
+    """
+    before: dict[int, dt.date | None] = {}
+    for i, periods in unsure.items():
+        name = plan.metrics[i].name
+        proven = [d for d, (_, n) in values[name].items() if n]
+        first = min(proven) if proven else None
+        if first is None or min(periods) < first:
+            before[i] = first
+    if not before and not unsure_nulls:
+        return
+    found = _records(engine, source, presence_query(plan.rows, plan.metrics, before, unsure_nulls))[0]
+    for i, first in before.items():
+        name = plan.metrics[i].name
+        start = found[f"__f{i}"]
+        if start is not None:
+            values[name][start] = (values[name].get(start, (None, 0))[0], 1)
+    for i in unsure_nulls:
+        if found[f"__z{i}"]:
+            nulls[plan.metrics[i].name] = int(found[f"__z{i}"])
+
+
+def _records(engine: Engine, source: Source, query: exp.Expression) -> list[dict]:
+    try:
+        return engine.records(query)
+    except EngineQueryError as e:
+        raise UserError([Problem(source.location.file, source.location.line, 0,
+                                 f"source '{source.name}': the engine refused a metric over it: {e}. "
+                                 "check the measures and clauses of its metrics")])
 
 
 def _unparsed_time(engine: Engine, project: Project, source: Source, schema: Schema, column: str) -> str | None:
