@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -68,6 +70,9 @@ def _engine(project):
 
 
 def _progress():
+    """Progress lines on a terminal's stderr; nothing (and rich not even loaded) when stderr is a file or pipe."""
+    if not sys.stderr.isatty():
+        return None
     from rich.console import Console
     err = Console(stderr=True)
     return (lambda msg: err.log(f"[dim]{msg}[/dim]")) if err.is_terminal else None
@@ -384,7 +389,28 @@ def demo(directory: Path = typer.Argument(Path("accord-demo"), help="Folder to w
 
 
 def main() -> None:
-    app()
+    """Run one command, then leave without tearing the interpreter down.
+
+    A command is a short-lived process: the cyclic garbage collector only costs time here (refcounting
+    frees almost everything), and the teardown of sqlglot, pydantic and DuckDB took longer than loading a
+    project. Output is flushed first; files are written and closed by the commands themselves.
+    An unexpected error keeps its traceback and the normal exit.
+    """
+    gc.disable()
+    try:
+        app()
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):    # a reader that stopped early (| head), or a closed stream
+            pass
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

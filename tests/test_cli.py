@@ -176,13 +176,29 @@ def test_help_does_not_import_the_heavy_modules():
 
 def test_compute_does_not_load_arrow_or_numpy(proj):
     """compute fetches its small results as Python rows: a command that loads neither starts faster."""
-    code = ("import sys\nfrom accord.cli import main\nsys.argv = ['accord', 'compute', '--project', sys.argv[1], "
-            "'--format', 'json']\ntry:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+    code = ("import sys\nfrom accord.cli import app\nsys.argv = ['accord', 'compute', '--project', sys.argv[1], "
+            "'--format', 'json']\ntry:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
             "print([m for m in ('pyarrow', 'numpy', 'pandas', 'scipy') if m in sys.modules], file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code, str(proj)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["rows"], r.stdout
     assert r.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_main_keeps_exit_codes_and_every_byte_of_output(proj, tmp_path):
+    """main() leaves without the interpreter's teardown: what it printed must still all arrive, and the
+    exit code must be the command's."""
+    r = run("compute", "--project", str(proj), "--grain", "day", "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "metric,period,value,complete" and len(lines) > 50
+    assert r.stdout.endswith("\n") and lines[-1].count(",") == 3
+    bad = run("compute", "--project", str(proj), "--grain", "fortnight")
+    assert bad.returncode == 2 and bad.stderr.startswith("--grain 'fortnight' is not one of")
+    missing = run("compute", "--project", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    helped = run("--help")                            # typer's own exits pass through too
+    assert helped.returncode == 0 and "Commands" in helped.stdout
 
 
 def test_report_writes_one_page_into_the_project(proj):
