@@ -89,10 +89,11 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
                                                    f"{policies[0].file}:{policies[0].line}). "
                                                    "keep one policy per project"))
     policy = sections.pop("contact_policy")
-    project = Project(root=data.resolve(), config=config or Config(project=""),
-                      contact_policy=policy[0] if policy else None,
-                      files_read=tuple(read), files_skipped=tuple(skipped),
-                      **{k: tuple(v) for k, v in sections.items()})
+    # every part is validated already: assembling them needs no second pass
+    project = Project.model_construct(root=data.resolve(), config=config or Config(project=""),
+                                      contact_policy=policy[0] if policy else None,
+                                      files_read=tuple(read), files_skipped=tuple(skipped),
+                                      **{k: tuple(v) for k, v in sections.items()})
     # Definitions that failed to load are left out, and references to their names are not reported:
     # every other problem still is, so one run shows all of them.
     problems += cross_check(project, names)

@@ -21,8 +21,10 @@ SNAKE = r"^[a-z][a-z0-9_]*$"
 
 
 class Model(BaseModel):
+    # defer_build: a model's validator is built when first used, so a project without decisions, rules or
+    # a contact policy never pays for theirs
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
-                              arbitrary_types_allowed=True)
+                              arbitrary_types_allowed=True, defer_build=True)
 
 
 class Located(Model):
