@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     found = [b for b in BENCHMARKS if (HERE / f"{b}.py").is_file()]
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(found)} (default: all)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per contender; the best is kept (default 3)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per contender; the best is kept (default 5)")
     parser.add_argument("--compute-rows", type=int, help="rows in the compute benchmark's source (default 20M)")
     parser.add_argument("--only", nargs="+", metavar="CONTENDER", choices=("accord", "a", "b", "floor", "start"),
                         help="compute benchmark: time only these contenders (accord, a, b, floor, start)")
