@@ -1020,6 +1020,59 @@ def test_a_first_period_whose_values_prove_no_row_still_starts_the_series(make_p
     assert [kind(q) for q in engine.queries if not isinstance(q, exp.Describe)] == ["sample", "scan", "presence"]
 
 
+def sums_project(make_project, rows, measures=("sum(amount)",)):
+    columns = {"t": pa.date32(), "amount": pa.float64(), "fee": pa.float64(), "paid": pa.bool_()}
+    metrics = [{"name": f"m{i}", "source": "orders", "measure": m, "include": clauses("fee > 0.5")}
+               for i, m in enumerate(measures)]
+    return make_project([source()], metrics, {"data/orders.parquet": table(columns, rows)}), dicts(columns, rows)
+
+
+def check_sums(result, data, measures):
+    for i, m in enumerate(measures):
+        same(got(result, f"m{i}"), reference(data, m, includes=[lambda r: r["fee"] > 0.5], today=D(2026, 3, 31)))
+
+
+def test_a_sum_under_a_per_row_clause_multiplies_by_it(make_project, monkeypatch):
+    """The fast form `sum(x * CAST(clause AS INTEGER))`, with a negative amount in a failing row: no -0.0."""
+    rows = [(D(2026, 1, 5), 1.5, 1.0, True), (D(2026, 1, 6), 7.0, 0.1, True), (D(2026, 2, 5), 2.0, 1.0, False),
+            (D(2026, 3, 1), -3.0, 0.1, True), (D(2026, 3, 2), None, 2.0, True)]
+    project, data = sums_project(make_project, rows)
+    force(monkeypatch, "grouped", ())
+    result = run(project, today=D(2026, 3, 31))
+    plan = result.plans["orders"]
+    assert plan.guards and "* CAST(" in plan.query.sql("duckdb")
+    check_sums(result, data, ("sum(amount)",))
+    march = got(result, "m0")[-1][2]
+    assert march == 0.0 and math.copysign(1.0, march) == 1.0
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_a_sum_under_a_per_row_clause_stays_exact_when_a_failing_row_is_not_finite(make_project, monkeypatch, bad):
+    """x * 0 is NaN for x = ±inf or NaN: the plan sees a total that is not finite and reruns without
+    multiplying, so a failing row's value still changes nothing."""
+    rows = [(D(2026, 1, 5), 1.5, 1.0, True), (D(2026, 1, 6), bad, 0.1, True), (D(2026, 2, 5), 2.0, 1.0, False)]
+    project, data = sums_project(make_project, rows)
+    force(monkeypatch, "grouped", ())
+    engine = CountingEngine(open_engine("duckdb", None, "UTC"))
+    result = compute(project, engine, today=D(2026, 3, 31))
+    engine.close()
+    plan = result.plans["orders"]
+    assert not plan.guards and "* CAST(" not in plan.query.sql("duckdb")
+    assert [kind(q) for q in engine.queries if not isinstance(q, exp.Describe)] == ["sample", "scan", "scan"]
+    check_sums(result, data, ("sum(amount)",))
+
+
+def test_a_sum_the_engine_cannot_multiply_is_summed_the_exact_way(make_project, monkeypatch):
+    """DuckDB has no BOOLEAN * INTEGER: sum(paid) under a per-row clause falls back to CASE WHEN."""
+    rows = [(D(2026, 1, 5), 1.5, 1.0, True), (D(2026, 1, 6), 7.0, 0.1, True), (D(2026, 2, 5), 2.0, 1.0, False),
+            (D(2026, 2, 6), 2.0, 1.0, True), (D(2026, 2, 7), 2.0, 1.0, None)]
+    project, data = sums_project(make_project, rows, ("sum(paid)", "sum(amount)"))
+    force(monkeypatch, "grouped", ())
+    result = run(project, today=D(2026, 3, 31))
+    assert not result.plans["orders"].guards
+    check_sums(result, data, ("sum(paid)", "sum(amount)"))
+
+
 def test_values_that_prove_their_rows_need_no_second_query(make_project, monkeypatch):
     columns = {"t": pa.date32(), "amount": pa.float64(), "fee": pa.float64()}
     rows = [(D(2026, 1, 5), 3.0, 1.0), (D(2026, 1, 6), 0.0, 0.1), (D(2026, 2, 5), 0.0, 1.5), (D(2026, 3, 1), 2.0, 2.0)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -49,6 +50,8 @@ class ScanPlan:
     notes: dict = field(default_factory=dict)
     rows: exp.Select | None = None       # the rows the query scans, each with its periods
     bounds: frozenset[int] = frozenset()  # metrics whose `__n` only bounds their row count (see grouped_plan)
+    guards: tuple[str, ...] = ()         # columns whose values must all be finite for the sums to be exact
+    exact: Callable[[], ScanPlan] | None = None   # the same plan without that condition (see grouped_plan)
 
     def value_column(self, i: int) -> str:
         return f"__m{i}"
@@ -114,21 +117,27 @@ def _group_by(q: exp.Select, times: int) -> exp.Select:
     return q
 
 
-def _only_where(agg: exp.AggFunc, where: exp.Expression | None, zero_for_none: bool = False) -> exp.Expression:
+def _only_where(agg: exp.AggFunc, where: exp.Expression | None, zero_for_none: bool = False,
+                multiply: bool = False) -> exp.Expression:
     """`agg` over the rows where `where` holds, as `agg(CASE WHEN where THEN x END)` or `count_if(where)`.
 
     The same values as `agg FILTER (WHERE where)`, and cheaper in DuckDB's grouped aggregation.
     With `zero_for_none` a sum adds 0 for the other rows (`ELSE 0`, cheaper still): it is then 0 instead of
-    NULL where no row holds, which only a caller that reads both the same way may ask for.
+    NULL where no row holds, which only a caller that reads both the same way may ask for. With `multiply`
+    too, the sum is `sum(x * CAST(where AS INTEGER))`, a fifth cheaper again in DuckDB than the CASE and of
+    the same type; it differs only where a row that fails has an x of ±inf or NaN (x * 0 is NaN there),
+    which the caller must rule out (`ScanPlan.guards`).
     """
     if where is None:
         return agg
     if isinstance(agg, exp.Count) and (agg.this is None or isinstance(agg.this, exp.Star)):
         return exp.CountIf(this=where.copy())
-    case = exp.Case(ifs=[exp.If(this=where.copy(), true=agg.this)])
     if zero_for_none and isinstance(agg, exp.Sum):
-        case.set("default", exp.Literal.number(0))
-    return agg.__class__(this=case)
+        if multiply:
+            flag = exp.Cast(this=exp.Paren(this=where.copy()), to=exp.DataType.build("INTEGER"))
+            return exp.Sum(this=exp.Mul(this=exp.Paren(this=agg.this), expression=flag))
+        return exp.Sum(this=exp.Case(ifs=[exp.If(this=where.copy(), true=agg.this)], default=exp.Literal.number(0)))
+    return agg.__class__(this=exp.Case(ifs=[exp.If(this=where.copy(), true=agg.this)]))
 
 
 class _RowFlags:
@@ -172,7 +181,7 @@ def filter_plan(rows: exp.Select, metrics: list[MetricScan], times: int) -> Scan
 
 
 def grouped_plan(rows: exp.Select, metrics: list[MetricScan], times: int,
-                 grouped_columns: tuple[str, ...]) -> ScanPlan:
+                 grouped_columns: tuple[str, ...], multiply: bool = True) -> ScanPlan:
     """Group once by period and `grouped_columns`; clauses over other columns filter the partial aggregates.
 
     A metric's clauses split in two: those reading only grouped columns are evaluated on the groups (outer
@@ -185,20 +194,31 @@ def grouped_plan(rows: exp.Select, metrics: list[MetricScan], times: int,
     one more partial per row, so for a single-aggregate measure `__n` counts the rows that pass its clauses
     on the groups instead: an upper bound (the metric is in `bounds`). Its value then often proves rows
     (`shows_rows`), and `presence_query` settles the rest. With several time columns every count is exact.
+
+    A plain sum under a per-row condition multiplies by the condition (`_only_where`, `multiply`). That is
+    exact unless a row holds ±inf or NaN, so for each such x the query also sums x over every row: a
+    finite total in every period (`guards`) proves every x finite, and the caller reruns the plan with
+    `multiply=False` otherwise.
     """
     low = {c.lower() for c in grouped_columns}
     flags = _RowFlags()
     bounds: set[int] = set()
     partials: dict[str, tuple[str, exp.Expression]] = {}
+    guarded: dict[str, exp.Column] = {}
 
     def on_groups(clause: exp.Expression) -> bool:
         return all(c.name.lower() in low for c in clause.find_all(exp.Column))
 
     def partial(agg: exp.Expression, where: exp.Expression | None, zero_for_none: bool = False) -> exp.Column:
-        inner = _only_where(agg, where, zero_for_none)
+        multiplied = multiply and zero_for_none and where is not None and isinstance(agg, exp.Sum)
+        inner = _only_where(agg, where, zero_for_none, multiplied)
         key = inner.sql("duckdb")
         if key not in partials:
             partials[key] = (f"__a{len(partials)}", inner)
+        if multiplied:
+            whole = agg.this.sql("duckdb")
+            if whole not in guarded:
+                guarded[whole] = partial(exp.Sum(this=agg.this.copy()), None)
         return exp.column(partials[key][0])
 
     def outer(agg: exp.AggFunc, where, cond, zero_for_none: bool) -> exp.Expression:
@@ -225,13 +245,16 @@ def grouped_plan(rows: exp.Select, metrics: list[MetricScan], times: int,
         outer_q = outer_q.select(exp.alias_(value, f"__m{i}", copy=False), exp.alias_(count, f"__n{i}", copy=False),
                                  copy=False)
 
+    guards = [f"__s{j}" for j in range(len(guarded))]
+    for name, column in zip(guards, guarded.values()):
+        outer_q = outer_q.select(exp.alias_(exp.Sum(this=column.copy()), name, copy=False), copy=False)
     keys = [exp.column(f"__p{i}") for i in range(times)] + [exp.column(c, quoted=True) for c in grouped_columns]
     inner = exp.select(*keys).from_(flags.rows(rows), copy=False)
     inner = inner.select(*[exp.alias_(agg, name, copy=False) for name, agg in partials.values()], copy=False)
     inner = inner.group_by(*[k.copy() for k in keys], copy=False)
     outer_q = outer_q.from_(_subquery(inner, "__groups"), copy=False)
     return ScanPlan("grouped", _group_by(outer_q, times), metrics, times, grouped_columns=grouped_columns,
-                    boolean_clauses=len(flags), rows=rows, bounds=frozenset(bounds))
+                    boolean_clauses=len(flags), rows=rows, bounds=frozenset(bounds), guards=tuple(guards))
 
 
 _PROVING = (exp.Sum, exp.Count, exp.Min, exp.Max, exp.Avg)

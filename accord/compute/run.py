@@ -133,9 +133,18 @@ def plan_source(engine: Engine, project: Project, source: Source, metrics: list[
         sample = engine.records(sample_query(from_source(project, source), [schema.find(c) for c in columns]))[0]
         distinct = {schema.find(c): sample[f"__d{i}"] for i, c in enumerate(columns)}
     strategy, grouped = choose(scans, distinct)
-    plan = grouped_plan(rows, scans, len(times), grouped) if strategy == "grouped" \
-        else filter_plan(rows, scans, len(times))
-    plan.notes = {"times": times, "distinct": distinct}
+    notes = {"times": times, "distinct": distinct}
+    if strategy == "filter":
+        plan = filter_plan(rows, scans, len(times))
+    else:
+        plan = grouped_plan(rows, scans, len(times), grouped)
+        if plan.guards:
+            def exact() -> ScanPlan:
+                again = grouped_plan(rows, scans, len(times), grouped, multiply=False)
+                again.notes = notes
+                return again
+            plan.exact = exact
+    plan.notes = notes
     return plan
 
 
@@ -168,13 +177,14 @@ def _number(v) -> float | None:
 
 
 def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, metrics: list[Metric],
-              schema: Schema) -> tuple[dict[str, dict[dt.date, tuple[float | None, int]]], dict[str, int]]:
-    """Per metric, period start -> (value, rows) where rows > 0 when the period has any row; rows with no time.
+              schema: Schema) -> tuple[dict[str, dict[dt.date, tuple[float | None, int]]], dict[str, int], ScanPlan]:
+    """Per metric, period start -> (value, rows) where rows > 0 when the period has any row; rows with no
+    time; and the plan that gave them (`_scan`).
 
     A metric whose plan count is only a bound (`plan.bounds`) gets its first period and its rows without
     time settled by `_settle`; its other counts say only whether its value proves rows.
     """
-    records = _records(engine, source, plan.query)
+    records, plan = _scan(engine, source, plan)
     values: dict[str, dict[dt.date, tuple[float | None, int]]] = {m.name: {} for m in metrics}
     nulls: dict[str, int] = {}
     unsure: dict[int, list[dt.date]] = {}
@@ -200,7 +210,26 @@ def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, 
             values[scan.name][start] = (_number(value), n)
     if unsure or unsure_nulls:
         _settle(engine, source, plan, values, nulls, unsure, unsure_nulls)
-    return values, nulls
+    return values, nulls, plan
+
+
+def _scan(engine: Engine, source: Source, plan: ScanPlan) -> tuple[list[dict], ScanPlan]:
+    """The plan's records, or its exact twin's when a guarded total is not finite or the engine refused
+    the multiplied sums (`grouped_plan`); a query the twin fails too is reported as the user's."""
+    if plan.exact is None:
+        return _records(engine, source, plan.query), plan
+    try:
+        records = engine.records(plan.query)
+    except EngineQueryError:
+        records = None
+    if records is not None and all(_finite(r[g]) for r in records for g in plan.guards):
+        return records, plan
+    exact = plan.exact()
+    return _records(engine, source, exact.query), exact
+
+
+def _finite(v) -> bool:
+    return not isinstance(v, float) or math.isfinite(v)
 
 
 def _settle(engine: Engine, source: Source, plan: ScanPlan, values: dict, nulls: dict[str, int],
@@ -280,8 +309,8 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
         if progress:
             progress(f"scanning {name} for {len(ms)} metric{'s' if len(ms) != 1 else ''}")
         plan = plan_source(engine, project, source, ms, schemas[name], calendar, today)
+        values, nulls, plan = _run_plan(engine, project, source, plan, ms, schemas[name])
         plans[name] = plan
-        values, nulls = _run_plan(engine, project, source, plan, ms, schemas[name])
         for t in plan.notes["times"]:
             if schemas[name].type_of(t) in TEXT_TYPES and any(nulls.get(m.name) for m in ms):
                 example = _unparsed_time(engine, project, source, schemas[name], t)
