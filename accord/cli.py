@@ -88,8 +88,7 @@ def json_text(data) -> str:
     Readable in a terminal and a diff, and written by the json module's C encoder: `indent=` falls back to
     pure Python, which took longer than the query for a few thousand rows.
     """
-    def one(value) -> str:
-        return json.dumps(value, default=str)
+    one = json.JSONEncoder(default=str).encode     # one encoder for every row: json.dumps builds one per call
 
     def field(value) -> str:
         if isinstance(value, list) and value:
