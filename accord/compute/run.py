@@ -249,7 +249,7 @@ def _settle(engine: Engine, source: Source, plan: ScanPlan, values: dict, nulls:
     if not before and not unsure_nulls:
         return
     found = _records(engine, source, presence_query(plan.rows, plan.metrics, before, unsure_nulls))[0]
-    for i, first in before.items():
+    for i in before:
         name = plan.metrics[i].name
         start = found[f"__f{i}"]
         if start is not None:
