@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -51,7 +50,6 @@ class ScanPlan:
     rows: exp.Select | None = None       # the rows the query scans, each with its periods
     bounds: frozenset[int] = frozenset()  # metrics whose `__n` only bounds their row count (see grouped_plan)
     guards: tuple[str, ...] = ()         # columns whose values must all be finite for the sums to be exact
-    exact: Callable[[], ScanPlan] | None = None   # the same plan without that condition (see grouped_plan)
 
     def value_column(self, i: int) -> str:
         return f"__m{i}"

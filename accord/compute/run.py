@@ -133,18 +133,9 @@ def plan_source(engine: Engine, project: Project, source: Source, metrics: list[
         sample = engine.records(sample_query(from_source(project, source), [schema.find(c) for c in columns]))[0]
         distinct = {schema.find(c): sample[f"__d{i}"] for i, c in enumerate(columns)}
     strategy, grouped = choose(scans, distinct)
-    notes = {"times": times, "distinct": distinct}
-    if strategy == "filter":
-        plan = filter_plan(rows, scans, len(times))
-    else:
-        plan = grouped_plan(rows, scans, len(times), grouped)
-        if plan.guards:
-            def exact() -> ScanPlan:
-                again = grouped_plan(rows, scans, len(times), grouped, multiply=False)
-                again.notes = notes
-                return again
-            plan.exact = exact
-    plan.notes = notes
+    plan = grouped_plan(rows, scans, len(times), grouped) if strategy == "grouped" \
+        else filter_plan(rows, scans, len(times))
+    plan.notes = {"times": times, "distinct": distinct}
     return plan
 
 
@@ -187,7 +178,7 @@ def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, 
     records, plan = _scan(engine, source, plan)
     values: dict[str, dict[dt.date, tuple[float | None, int]]] = {m.name: {} for m in metrics}
     nulls: dict[str, int] = {}
-    unsure: dict[int, list[dt.date]] = {}
+    unsure: dict[int, dt.date] = {}      # metric -> its earliest period whose value proves no row
     unsure_nulls: set[int] = set()
     for i, scan in enumerate(plan.metrics):
         t = scan.time_index
@@ -205,7 +196,7 @@ def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, 
                 continue
             value = r[f"__m{i}"]
             if n and bound and not shows_rows(scan.measure, value):
-                unsure.setdefault(i, []).append(start)
+                unsure[i] = min(start, unsure.get(i, start))
                 n = 0
             values[scan.name][start] = (_number(value), n)
     if unsure or unsure_nulls:
@@ -216,7 +207,7 @@ def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, 
 def _scan(engine: Engine, source: Source, plan: ScanPlan) -> tuple[list[dict], ScanPlan]:
     """The plan's records, or its exact twin's when a guarded total is not finite or the engine refused
     the multiplied sums (`grouped_plan`); a query the twin fails too is reported as the user's."""
-    if plan.exact is None:
+    if not plan.guards:
         return _records(engine, source, plan.query), plan
     try:
         records = engine.records(plan.query)
@@ -224,7 +215,8 @@ def _scan(engine: Engine, source: Source, plan: ScanPlan) -> tuple[list[dict], S
         records = None
     if records is not None and all(_finite(r[g]) for r in records for g in plan.guards):
         return records, plan
-    exact = plan.exact()
+    exact = grouped_plan(plan.rows, plan.metrics, plan.times, plan.grouped_columns, multiply=False)
+    exact.notes = plan.notes
     return _records(engine, source, exact.query), exact
 
 
@@ -233,18 +225,18 @@ def _finite(v) -> bool:
 
 
 def _settle(engine: Engine, source: Source, plan: ScanPlan, values: dict, nulls: dict[str, int],
-            unsure: dict[int, list[dt.date]], unsure_nulls: set[int]) -> None:
+            unsure: dict[int, dt.date], unsure_nulls: set[int]) -> None:
     """Bounded counts made exact where they matter: a metric's first period and its rows without time.
 
     A period whose value proves no row may still hold rows (a sum of zeros); it matters only before the
     first period whose value proves rows, so one small query looks only there.
     """
     before: dict[int, dt.date | None] = {}
-    for i, periods in unsure.items():
+    for i, earliest in unsure.items():
         name = plan.metrics[i].name
         proven = [d for d, (_, n) in values[name].items() if n]
         first = min(proven) if proven else None
-        if first is None or min(periods) < first:
+        if first is None or earliest < first:
             before[i] = first
     if not before and not unsure_nulls:
         return
