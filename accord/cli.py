@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import gc
 import json
 import os
@@ -12,6 +11,8 @@ from typing import List, Optional
 
 import typer
 
+from accord import app as app_api
+from accord.command import user_errors
 from accord.workshop.cli import app as workshop_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -22,51 +23,8 @@ ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (ho
 AsOfOpt = typer.Option(None, "--as-of", help="Fixed 'today' (YYYY-MM-DD); default settings.as_of, else the clock.")
 
 
-def _fail(lines: list[str], code: int = 2) -> None:
-    for line in lines:
-        print(line, file=sys.stderr)
-    raise typer.Exit(code)
-
-
-def user_errors(fn):
-    """User errors become one line per problem on stderr and exit code 2; bugs keep their traceback."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from accord.errors import UserError
-        try:
-            return fn(*args, **kwargs)
-        except UserError as e:
-            _fail(e.lines())
-    return wrapper
-
-
 def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        _fail([f"{option} {value!r} is not a date. write YYYY-MM-DD, such as 2026-07-14"])
-
-
-def _choice(value: str, option: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        from accord.errors import did_you_mean
-        _fail([f"{option} {value!r} is not one of {', '.join(choices)}.{did_you_mean(value, choices)}"])
-    return value
-
-
-def _load(project: Path):
-    from accord.project.loader import load_project
-    return load_project(project)
-
-
-def _engine(project):
-    """The project's engine, closed when the block ends."""
-    from contextlib import closing
-
-    from accord.compute.connect import project_engine
-    return closing(project_engine(project))
+    return app_api.parse_date(value, option)
 
 
 def _progress():
@@ -106,16 +64,12 @@ def validate(project: Path = ProjectOpt,
              format: str = typer.Option("text", "--format", help="text or json"),
              verbose: bool = typer.Option(False, "--verbose", "-v", help="List files read and skipped.")):
     """Load the project and check its data; exit 2 with one line per problem."""
-    _choice(format, "--format", ("text", "json"))
-    from accord.compute.datachecks import check_data
-    proj = _load(project)
-    with _engine(proj) as engine:
-        facts = check_data(proj, engine)
-    summary = {"project": proj.name, "sources": len(proj.sources), "metrics": len(proj.metrics),
-               "teams": len(proj.teams), "files_read": list(proj.files_read),
-               "files_skipped": list(proj.files_skipped), "data": facts}
+    app_api.choose(format, "--format", ("text", "json"))
+    proj = app_api.load(project)
+    checked = app_api.validate(proj)
+    facts = checked.data
     if format == "json":
-        return _emit_json(summary)
+        return _emit_json(checked.as_dict())
     from accord.render.text import console
     out = console()
     out.print(f"[bold]{proj.name}[/bold]: {len(proj.metrics)} metrics over {len(proj.sources)} sources, "
@@ -146,15 +100,12 @@ def compute(metrics: Optional[List[str]] = typer.Argument(None, help="Metrics to
             show_sql: bool = typer.Option(False, "--show-sql", help="Print each source's query to stderr.")):
     """Compute metrics per period: one scan per source."""
     from accord.compute.periods import GRAINS
-    _choice(grain, "--grain", GRAINS)
-    _choice(format, "--format", ("text", "json", "csv"))
+    app_api.choose(grain, "--grain", GRAINS)
+    app_api.choose(format, "--format", ("text", "json", "csv"))
     since_d, until_d, as_of_d = _date(since, "--since"), _date(until, "--until"), _date(as_of, "--as-of")
-    from accord.compute.run import compute as run
-    from accord.project.settings import resolve_today
-    proj = _load(project)
-    today = resolve_today(as_of_d, proj.settings)
-    with _engine(proj) as engine:
-        result = run(proj, engine, metrics or None, grain, today, since_d, until_d, progress=_progress())
+    proj = app_api.load(project)
+    result = app_api.compute(proj, metrics or None, grain, app_api.today(proj, as_of_d), since_d, until_d,
+                             progress=_progress())
     if show_sql:
         for name, plan in result.plans.items():
             print(f"-- {name}: {plan.strategy} plan\n{plan.query.sql('duckdb', pretty=True)};\n", file=sys.stderr)
@@ -186,12 +137,10 @@ def reconcile(a: str = typer.Argument(..., help="Metric A (the bridge starts at 
               out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
               as_of: Optional[str] = AsOfOpt):
     """The bridge from A's value to B's, record by record, for one period."""
-    _choice(format, "--format", ("text", "json", "html"))
+    app_api.choose(format, "--format", ("text", "json", "html"))
     _date(as_of, "--as-of")
-    from accord.analyze.bridge import reconcile as run
-    proj = _load(project)
-    with _engine(proj) as engine:
-        result = run(proj, engine, a, b, period)
+    proj = app_api.load(project)
+    result = app_api.reconcile(proj, a, b, period)
     data = result.as_dict()
     if format == "json":
         return _emit_json(data)
@@ -216,15 +165,10 @@ def diff(rev: str = typer.Argument(..., help="Git revision to compare the workin
          format: str = typer.Option("text", "--format", help="text or json"),
          as_of: Optional[str] = AsOfOpt):
     """Every definition at REV against the working tree: added, removed, changed, with numeric impact."""
-    _choice(format, "--format", ("text", "json"))
+    app_api.choose(format, "--format", ("text", "json"))
     as_of_d = _date(as_of, "--as-of")
-    from accord.analyze.drift import diff as run
-    from accord.project.history import load_at_revision
-    from accord.project.settings import resolve_today
-    proj = _load(project)
-    old = load_at_revision(proj, rev)
-    with _engine(proj) as engine:
-        result = run(old, proj, rev, engine, resolve_today(as_of_d, proj.settings))
+    proj = app_api.load(project)
+    result = app_api.diff(proj, rev, app_api.today(proj, as_of_d))
     if format == "json":
         return _emit_json(result.as_dict())
     from accord.render.text import console, format_value
@@ -257,13 +201,11 @@ def check(project: Path = ProjectOpt,
           format: str = typer.Option("text", "--format", help="text, json or sarif"),
           as_of: Optional[str] = AsOfOpt):
     """Run every diagnostic; exit 1 when findings at or above --fail-on remain."""
-    _choice(fail_on, "--fail-on", ("error", "warning", "info"))
-    _choice(format, "--format", ("text", "json", "sarif"))
+    app_api.choose(fail_on, "--fail-on", ("error", "warning", "info"))
+    app_api.choose(format, "--format", ("text", "json", "sarif"))
     as_of_d = _date(as_of, "--as-of")
-    from accord.check import run_check
-    from accord.project.settings import resolve_today
-    proj = _load(project)
-    result = run_check(proj, resolve_today(as_of_d, proj.settings))
+    proj = app_api.load(project)
+    result = app_api.check(proj, app_api.today(proj, as_of_d))
     if format == "json":
         _emit_json({"findings": [f.as_dict() for f in result.findings], "counts": result.counts()})
     elif format == "sarif":
@@ -297,13 +239,10 @@ def tree(project: Path = ProjectOpt,
          out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
          as_of: Optional[str] = AsOfOpt):
     """The hierarchy company → function → role: values, targets, trends and whether each edge holds."""
-    _choice(format, "--format", ("text", "json", "html"))
+    app_api.choose(format, "--format", ("text", "json", "html"))
     as_of_d = _date(as_of, "--as-of")
-    from accord.analyze.tree import build_tree
-    from accord.project.settings import resolve_today
-    proj = _load(project)
-    with _engine(proj) as engine:
-        result = build_tree(proj, engine, resolve_today(as_of_d, proj.settings))
+    proj = app_api.load(project)
+    result = app_api.tree(proj, app_api.today(proj, as_of_d))
     if format == "json":
         return _emit_json(result.as_dict())
     if format == "html":
@@ -323,13 +262,10 @@ def touchpoints(project: Path = ProjectOpt,
                 out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
                 as_of: Optional[str] = AsOfOpt):
     """Every team's contact with each customer in one log, checked against the contact policy."""
-    _choice(format, "--format", ("text", "json", "html"))
+    app_api.choose(format, "--format", ("text", "json", "html"))
     as_of_d = _date(as_of, "--as-of")
-    from accord.analyze.touchpoints import touchpoints as run
-    from accord.project.settings import resolve_today
-    proj = _load(project)
-    with _engine(proj) as engine:
-        result = run(proj, engine, resolve_today(as_of_d, proj.settings), customer=customer)
+    proj = app_api.load(project)
+    result = app_api.touchpoints(proj, app_api.today(proj, as_of_d), customer=customer)
     if format == "json":
         return _emit_json(result.as_dict())
     if format == "html":
@@ -352,12 +288,12 @@ def report(project: Path = ProjectOpt,
            as_of: Optional[str] = AsOfOpt):
     """The whole picture of the project as one self-contained HTML page."""
     as_of_d = _date(as_of, "--as-of")
-    from accord.check import run_check
-    from accord.project.settings import resolve_today
-    from accord.render.html import write_report
-    proj = _load(project)
-    today = resolve_today(as_of_d, proj.settings)
-    path = write_report(proj, today, run_check(proj, today), out or proj.root / "report.html")
+    from accord.render.html import render_report
+    proj = app_api.load(project)
+    text = render_report(app_api.report(proj, app_api.today(proj, as_of_d)))
+    path = out or proj.root / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
     print(f"wrote {path}")
 
 

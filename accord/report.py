@@ -7,13 +7,14 @@ do about them. Renderers turn the `Report` into a page (`accord.render.html.writ
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable
 
 from accord.check import CheckResult
 from accord.errors import UserError
 from accord.findings import Finding
 from accord.project.model import LEVELS, Metric, Project, Target
+from accord.report_context import ReportContext, SectionBuilder, label_of, plural  # noqa: F401 (re-exported)
 from accord.report_views import (Action, ActionGroup, BridgeStep, CollisionView, Contact, CustomerStory,
                                 DecisionView, FindingView, LevelGroup, MetricView, Point, Report,
                                 RuleBreach, Section, TeamGroup, TouchpointsView, TreeNode, Variant)  # noqa: F401 (the shapes, re-exported)
@@ -76,41 +77,6 @@ def action_for(code: str) -> Action:
 
 
 # ---------------------------------------------------------------- building it
-
-@dataclass
-class ReportContext:
-    """What a section builder may use: the project, the date, the check, the metrics as shown, and an engine
-    opened on first use (and closed when the report is built)."""
-
-    project: Project
-    today: dt.date
-    check: CheckResult
-    engine_factory: Callable[[], Any]
-    metrics: dict[str, MetricView] = field(default_factory=dict)
-    _engine: Any = None
-
-    @property
-    def engine(self):
-        if self._engine is None:
-            self._engine = self.engine_factory()
-        return self._engine
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
-
-
-SectionBuilder = Callable[[ReportContext], "Section | None"]
-
-
-def label_of(project: Project, m: Metric) -> str:
-    """The word people say: the label a decision renamed it to, else its label, else the name in words."""
-    renamed = project.label_of(m.name)
-    if renamed != m.display_label:
-        return renamed
-    return m.label or m.name.replace("_", " ").capitalize()
-
 
 def metric_grain(project: Project, m: Metric) -> str:
     """A metric is shown at its target's grain, else at the project's compare grain."""
@@ -235,10 +201,6 @@ def _levels(project: Project, views: dict[str, MetricView]) -> tuple[LevelGroup,
     return tuple(out)
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else many or word + 's'}"
-
-
 def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
@@ -291,7 +253,7 @@ def build_report(project: Project, today: dt.date, check: CheckResult, engine_fa
                  sections: tuple[SectionBuilder, ...] | None = None) -> Report:
     """Everything the page shows; one engine serves the values and every section."""
     if sections is None:
-        from accord.report_sections import SECTIONS as sections
+        from accord.report_sections import SECTIONS as sections  # the sections load with the first report
     ctx = ReportContext(project, today, check, engine_factory or (lambda: open_project_engine(project)))
     try:
         return _build(ctx, sections)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from accord.errors import UserError
 from accord.findings import Finding
 from accord.project.model import Project
-from accord.report import ReportContext, SectionBuilder, label_of, plural
+from accord.report_context import ReportContext, SectionBuilder, label_of, plural
 from accord.report_views import (BridgeStep, CollisionView, Contact, CustomerStory, DecisionView, RuleBreach,
                                 Section, TouchpointsView, TreeNode, Variant)
 

@@ -5,9 +5,7 @@ Every page is one self-contained file: styles inline, charts inline, no scripts,
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -15,60 +13,13 @@ from typing import Any, Iterable
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from accord.render.svg import COLOURS, _attr, inline_svg, new_figure  # noqa: F401 (shared by the pages)
 from accord.render.text import format_value
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-# Status colours, shared by the stylesheet (see base.css) and the charts.
-COLOURS = {"met": "#1b7f3b", "missed": "#c0362c", "no-data": "#98a2b3", None: "#344054",
-           "line": "#344054", "soft": "#d0d5dd", "fill": "#eef2f6", "accent": "#2554c7"}
-
-_SVG_RC = {
-    "svg.fonttype": "none",        # text stays text, in the page's font: no glyphs embedded as paths
-    "font.family": "sans-serif",
-    "font.sans-serif": ["Helvetica", "Arial", "DejaVu Sans"],
-    "font.size": 9,
-    "axes.unicode_minus": False,
-    "path.simplify": True,
-}
-
 
 # ---------------------------------------------------------------- charts
-
-def new_figure(width_px: float, height_px: float):
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(width_px / 96, height_px / 96), dpi=96)
-    fig.patch.set_visible(False)
-    return fig
-
-
-def inline_svg(fig, width_px: float, height_px: float, salt: str, label: str, css: str) -> Markup:
-    """The figure as an inline <svg>: no XML prologue or metadata, ids unique to this chart, sized in px."""
-    import matplotlib
-    buf = io.StringIO()
-    with matplotlib.rc_context({**_SVG_RC, "svg.hashsalt": salt}):
-        fig.savefig(buf, format="svg", transparent=True, metadata={"Date": None, "Creator": None})
-    text = buf.getvalue()
-    text = text[text.index("<svg"):]
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    text = re.sub(r"<!--.*?-->\s*", "", text, flags=re.S)
-    text = re.sub(r"\s*<style type=\"text/css\">\*\{stroke-linejoin: round; stroke-linecap: butt\}</style>", "",
-                  text)
-    # matplotlib names every group (figure_1, axes_1, ...): drop the ids nothing points at, so that many
-    # charts can share one page; the ones in use (markers) are hashed with a salt unique to this chart.
-    used = set(re.findall(r'(?:href="|url\()#([^")]+)', text))
-    text = re.sub(r'\s+id="([^"]+)"', lambda m: m.group(0) if m.group(1) in used else "", text)
-    head = (f'<svg class="{css}" role="img" aria-label="{_attr(label)}" width="{width_px:g}" '
-            f'height="{height_px:g}"')
-    text = re.sub(r'^<svg[^>]*?width="[^"]*" height="[^"]*"', head, text, count=1)
-    text = re.sub(r"\s*\n\s*", " ", text.strip())
-    text = re.sub(r"<defs>\s*</defs>|<g/>", "", text)
-    return Markup(re.sub(r">\s+<", "><", text))
-
-
-def _attr(s: str) -> str:
-    return str(Markup.escape(s))
-
 
 def _nan(values: Iterable[float | None]) -> list[float]:
     return [math.nan if v is None else float(v) for v in values]
@@ -256,10 +207,10 @@ def weekly_touches_chart(view, width: float = 900) -> Markup:
     """The touchpoints page's weekly chart (touches per customer per week, stacked by team) for the report."""
     from types import SimpleNamespace
 
-    from accord.render.touchpoints_html import _colours, weekly_chart
+    from accord.render.touch_charts import colours_of, weekly_chart
     teams = list(view.teams)
     data = SimpleNamespace(weekly={week: dict(n) for week, n in view.weekly}, customers=view.customers, teams=teams)
-    return weekly_chart(data, _colours(teams), width)
+    return weekly_chart(data, colours_of(teams), width)
 
 
 def value_text(value: float | None, unit: str | None = None) -> str:

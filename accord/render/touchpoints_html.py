@@ -14,50 +14,12 @@ from markupsafe import Markup
 
 from accord.analyze.timeline import Timeline
 from accord.analyze.touchpoints import RuleResult, TouchpointsResult
-from accord.render.html import COLOURS, new_figure, inline_svg, render_page
+from accord.render.html import render_page
+from accord.render.svg import COLOURS, inline_svg, new_figure
+from accord.render.touch_charts import axes_style, colours_of, date_axis, weekly_chart
 
-# One colour per team, in the policy's order, the same in every chart of the page.
-PALETTE = ("#2554c7", "#e08a00", "#0f8b8d", "#8e44ad", "#c0362c", "#5b8c2a", "#b35c8e", "#6b7280")
 HIT = COLOURS["missed"]
 KIND_WORDS = {"cap": "Cap", "block": "Block", "quiet": "Quiet hours"}
-
-
-def _colours(teams: list[str]) -> dict[str, str]:
-    return {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(teams)}
-
-
-def _axes_style(ax) -> None:
-    ax.tick_params(length=0, labelsize=8.5, labelcolor=COLOURS["line"])
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.spines["bottom"].set_color(COLOURS["soft"])
-
-
-def _date_axis(ax, maxticks: int = 8) -> None:
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-    locator = AutoDateLocator(minticks=3, maxticks=maxticks)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
-
-
-def weekly_chart(result: TouchpointsResult, colours: dict[str, str], width: float = 1000) -> Markup:
-    """Touches per customer per week, stacked by team (the current week is partial)."""
-    weeks = sorted(result.weekly)
-    height = 230
-    fig = new_figure(width, height)
-    ax = fig.add_axes((0.06, 0.13, 0.92, 0.82))
-    per = max(result.customers, 1)
-    if weeks:
-        ys = [[result.weekly[w].get(t, 0) / per for w in weeks] for t in result.teams]
-        ax.stackplot(weeks, ys, colors=[colours[t] for t in result.teams], linewidth=0, step="post")
-        ax.set_xlim(weeks[0], weeks[-1] + dt.timedelta(days=7))
-    ax.grid(axis="y", color=COLOURS["fill"], linewidth=0.8)
-    ax.set_axisbelow(True)
-    _date_axis(ax)
-    _axes_style(ax)
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.2g}")
-    words = f"Touches per customer per week by team, {len(weeks)} weeks"
-    return inline_svg(fig, width, height, "tp-weekly", words, "chart weekly")
 
 
 def suppressed_chart(result: TouchpointsResult, colours: dict[str, str], width: float = 640) -> Markup:
@@ -128,8 +90,8 @@ def timeline_chart(line: Timeline, teams: list[str], start: dt.datetime, end: dt
     ax.set_ylim(-0.6, top + 0.5 + 0.5 * len(states))
     ax.set_xlim(date2num(start), date2num(end))
     ax.grid(axis="y", color=COLOURS["fill"], linewidth=6)
-    _date_axis(ax, 7)
-    _axes_style(ax)
+    date_axis(ax, 7)
+    axes_style(ax)
     for artist in ax.get_children():
         artist.set_clip_on(False)
     words = (f"Customer {line.customer} from {start:%Y-%m-%d} to {end:%Y-%m-%d}: {len(shown)} touches, "
@@ -154,7 +116,7 @@ def outcome_chart(result: TouchpointsResult, width: float = 640) -> Markup:
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.1%}")
     ax.grid(axis="x", color=COLOURS["fill"], linewidth=0.8)
-    _axes_style(ax)
+    axes_style(ax)
     return inline_svg(fig, width, height, "tp-outcomes", "Outcome rates with their intervals", "chart outcomes")
 
 
@@ -240,7 +202,7 @@ def _summary(result: TouchpointsResult) -> str:
 
 def write_touchpoints_html(result: TouchpointsResult, out_path: Path) -> Path:
     """Write the touchpoints page as one self-contained HTML file; returns the path written."""
-    colours = _colours(result.teams)
+    colours = colours_of(result.teams)
     customer = None
     if result.timeline is not None:
         line = result.timeline

@@ -1,16 +1,18 @@
 """`accord workshop …`: pre-work, the facilitation kit, recording the decision, the rollout, approvals.
 
-A thin shell like accord/cli.py: parse input, call one function, write the result. Heavy modules load
-inside the commands so that `accord --help` stays fast.
+A thin shell like accord/cli.py: parse input, call one function of accord.app, write the result. Heavy
+modules load inside the commands so that `accord --help` stays fast.
 """
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
+
+from accord import app as app_api
+from accord.command import user_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Run the metric alignment workshop and record its outcome.")
@@ -19,24 +21,8 @@ ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (ho
 AsOfOpt = typer.Option(None, "--as-of", help="Fixed 'today' (YYYY-MM-DD); default settings.as_of, else the clock.")
 
 
-def user_errors(fn):
-    """accord.cli's: a user error is one line per problem on stderr and exit code 2."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from accord.cli import user_errors as shared  # accord.cli imports this module: look it up when called
-        return shared(fn)(*args, **kwargs)
-    return wrapper
-
-
 def _today(as_of: str | None, project):
-    from accord.cli import _date
-    from accord.project.settings import resolve_today
-    return resolve_today(_date(as_of, "--as-of"), project.settings)
-
-
-def _load(project: Path):
-    from accord.cli import _load as load
-    return load(project)
+    return app_api.today(project, app_api.parse_date(as_of, "--as-of"))
 
 
 @app.command()
@@ -47,16 +33,13 @@ def prework(label: str = typer.Argument(..., help="The label the workshop is abo
                                                                    "where the kit reads the answers back).")):
     """One pre-work request per team using LABEL (Markdown to send) and its YAML answer template."""
     from accord.render.workshop import prework_markdown
-    from accord.workshop.prework import PREWORK_DIR, write_prework
-    from accord.workshop.topic import topic
-    proj = _load(project)
-    t = topic(proj, label)
-    written, kept = write_prework(proj, t, out or proj.root / PREWORK_DIR, prework_markdown)
-    for path in written:
+    proj = app_api.load(project)
+    result = app_api.prework(proj, label, out, prework_markdown)
+    for path in result.written:
         print(f"wrote {path}")
-    for path in kept:
+    for path in result.kept:
         print(f"kept  {path} (answers already there are never overwritten)")
-    print(f"send each team its .md; `accord workshop kit '{t.label}'` reads the answers from the .yml files")
+    print(f"send each team its .md; `accord workshop kit '{result.label}'` reads the answers from the .yml files")
 
 
 @app.command()
@@ -67,19 +50,10 @@ def kit(labels: List[str] = typer.Argument(..., help="One to three labels, such 
         format: str = typer.Option("html", "--format", help="md or html"),
         as_of: Optional[str] = AsOfOpt):
     """The facilitation kit: agenda, definitions side by side, decision table, checklist, rollout, tracker."""
-    from accord.cli import _choice
-    _choice(format, "--format", ("md", "html"))
-    from accord.compute.connect import project_engine
-    from accord.workshop.kit import build_kit, topics_for_kit
+    app_api.choose(format, "--format", ("md", "html"))
     from accord.workshop.topic import slug
-    proj = _load(project)
-    today = _today(as_of, proj)
-    topics = topics_for_kit(proj, labels)  # refuse bad requests before opening the data
-    engine = project_engine(proj)
-    try:
-        result = build_kit(proj, [t.label for t in topics], today, engine)
-    finally:
-        engine.close()
+    proj = app_api.load(project)
+    result = app_api.kit(proj, labels, _today(as_of, proj))
     from accord.render.workshop import kit_html, kit_markdown
     text = kit_markdown(result) if format == "md" else kit_html(result)
     folder = out or proj.root
@@ -109,9 +83,8 @@ def decide(label: str = typer.Argument(..., help="The label decided on, such as 
            no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail when something is missing.")):
     """Record the decision on LABEL, or update it: values given replace those on record, the rest are kept
     (follow-ups merge by task). Asks for what is missing when run in a terminal."""
-    from accord.workshop.decide import (DecisionSpec, Use, guide, parse_alternate, parse_follow_up,
-                                        record_decision)
-    proj = _load(project)
+    from accord.workshop.decide import DecisionSpec, Use, guide, parse_alternate, parse_follow_up
+    proj = app_api.load(project)
     spec = DecisionSpec(
         label=label, decided_on=_today(as_of, proj),
         canonical=Use(canonical, tuple(for_ or ())) if canonical else None,
@@ -126,7 +99,7 @@ def decide(label: str = typer.Argument(..., help="The label decided on, such as 
     if sys.stdin.isatty() and not no_input:
         spec = guide(proj, spec, lambda question, default: typer.prompt(question, default=default,
                                                                         show_default=bool(default)))
-    result = record_decision(proj, spec)
+    result = app_api.decide(proj, spec)
     where = result.path.relative_to(proj.root) if result.path.is_relative_to(proj.root) else result.path
     print(f"{'recorded' if result.created else 'updated'} the decision on '{result.decision['label']}' in {where}")
     for note in result.notes:
@@ -141,12 +114,10 @@ def rollout(label: str = typer.Argument(..., help="A decided label, such as Pipe
             format: str = typer.Option("md", "--format", help="md or html"),
             out: Optional[Path] = typer.Option(None, "--out", help="File to write (md default: stdout).")):
     """The plain rollout message of a recorded decision."""
-    from accord.cli import _choice
-    _choice(format, "--format", ("md", "html"))
-    from accord.workshop.rollout import decided_rollout
+    app_api.choose(format, "--format", ("md", "html"))
     from accord.workshop.topic import slug
-    proj = _load(project)
-    message = decided_rollout(proj, label)
+    proj = app_api.load(project)
+    message = app_api.rollout(proj, label)
     if format == "md" and out is None:
         from accord.render.workshop import rollout_markdown
         sys.stdout.write(rollout_markdown(message))
@@ -165,9 +136,8 @@ def approve(metric: str = typer.Argument(..., help="The metric whose changed def
             project: Path = ProjectOpt,
             as_of: Optional[str] = AsOfOpt):
     """Accept a metric's current definition into every decision that names it."""
-    from accord.workshop.approve import approve as run
-    proj = _load(project)
-    for a in run(proj, metric, by, _today(as_of, proj)):
+    proj = app_api.load(project)
+    for a in app_api.approve(proj, metric, by, _today(as_of, proj)):
         where = a.path.relative_to(proj.root) if a.path.is_relative_to(proj.root) else a.path
         if a.changed:
             print(f"approved {a.metric} in the decision on '{a.decision}' ({where}): fingerprint "

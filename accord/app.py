@@ -1,0 +1,195 @@
+"""The one Python API the shells stand on: load a project, compute, check, report, and every workshop write.
+
+The command line, the web app, the digest and the arbiter call these functions and render what they return;
+none of them reaches past this floor. Each function takes a loaded `Project` (or a folder for `load`) and
+returns a typed result; bad input raises `UserError` (one line per problem), never prints, never exits.
+Heavy modules load inside the functions, so that importing this module (and `accord --help`) stays light.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from accord.errors import UserError, did_you_mean
+
+if TYPE_CHECKING:  # the shapes returned, for readers and type checkers only
+    from accord.analyze.bridge import Bridge
+    from accord.analyze.drift import Diff
+    from accord.analyze.touchpoints import TouchpointsResult
+    from accord.analyze.tree import Tree
+    from accord.check import CheckResult
+    from accord.compute.run import ComputeResult
+    from accord.engine import Engine
+    from accord.project.model import Project
+    from accord.report_views import Report
+    from accord.workshop.approve import Approved
+    from accord.workshop.decide import Decided, DecisionSpec
+    from accord.workshop.kit import Kit
+    from accord.workshop.rollout import Rollout
+
+Progress = Callable[[str], None]
+
+
+# ---------------------------------------------------------------- input every shell parses the same way
+
+def parse_date(value: str | None, what: str) -> dt.date | None:
+    """A YYYY-MM-DD date given as `what` (an option or field name), or None when not given."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{what} {value!r} is not a date. write YYYY-MM-DD, such as 2026-07-14") from None
+
+
+def choose(value: str, what: str, choices: tuple[str, ...]) -> str:
+    """`value` when it is one of `choices`; else a user error naming them (with a near one)."""
+    if value not in choices:
+        raise UserError(f"{what} {value!r} is not one of {', '.join(choices)}.{did_you_mean(value, choices)}")
+    return value
+
+
+# ---------------------------------------------------------------- the project and its engine
+
+def load(folder: Path) -> Project:
+    """The validated project in `folder` (holding accord.yml); every problem at once as a UserError."""
+    from accord.project.loader import load_project
+    return load_project(folder)
+
+
+def today(project: Project, as_of: dt.date | None = None) -> dt.date:
+    """"Today": `as_of`, else `settings.as_of`, else the clock."""
+    from accord.project.settings import resolve_today
+    return resolve_today(as_of, project.settings)
+
+
+@contextmanager
+def engine(project: Project) -> Iterator[Engine]:
+    """The project's engine on its data, read-only, closed when the block ends."""
+    from accord.compute.connect import project_engine
+    with closing(project_engine(project)) as opened:
+        yield opened
+
+
+# ---------------------------------------------------------------- reading
+
+@dataclass(frozen=True)
+class Validation:
+    """A loaded project and what its data holds (rows and keys per source)."""
+
+    project: Project
+    data: dict
+
+    def as_dict(self) -> dict:
+        p = self.project
+        return {"project": p.name, "sources": len(p.sources), "metrics": len(p.metrics), "teams": len(p.teams),
+                "files_read": list(p.files_read), "files_skipped": list(p.files_skipped), "data": self.data}
+
+
+def validate(project: Project) -> Validation:
+    """Check the project's data: every column a definition names exists, keys are unique."""
+    from accord.compute.datachecks import check_data
+    with engine(project) as e:
+        return Validation(project, check_data(project, e))
+
+
+def compute(project: Project, metrics: list[str] | None, grain: str, on: dt.date, since: dt.date | None = None,
+            until: dt.date | None = None, progress: Progress | None = None) -> ComputeResult:
+    """Metrics per period at `grain` as of `on`: one scan per source."""
+    from accord.compute.periods import GRAINS
+    from accord.compute.run import compute as run
+    choose(grain, "--grain", GRAINS)
+    with engine(project) as e:
+        return run(project, e, metrics or None, grain, on, since, until, progress=progress)
+
+
+def check(project: Project, on: dt.date) -> CheckResult:
+    """Every diagnostic as findings, sorted, with accepted ones set apart."""
+    from accord.check import run_check
+    return run_check(project, on)
+
+
+def reconcile(project: Project, a: str, b: str, period: str) -> Bridge:
+    """The bridge from metric A's value to B's for one period, record by record."""
+    from accord.analyze.bridge import reconcile as run
+    with engine(project) as e:
+        return run(project, e, a, b, period)
+
+
+def diff(project: Project, rev: str, on: dt.date) -> Diff:
+    """Every definition at git revision `rev` against the working tree, with numeric impact."""
+    from accord.analyze.drift import diff as run
+    from accord.project.history import load_at_revision
+    old = load_at_revision(project, rev)
+    with engine(project) as e:
+        return run(old, project, rev, e, on)
+
+
+def tree(project: Project, on: dt.date) -> Tree:
+    """Company → function → role with values, targets, trends and each contribution edge tested."""
+    from accord.analyze.tree import build_tree
+    with engine(project) as e:
+        return build_tree(project, e, on)
+
+
+def touchpoints(project: Project, on: dt.date, customer: str | None = None) -> TouchpointsResult:
+    """Every team's contact with each customer, checked against the contact policy."""
+    from accord.analyze.touchpoints import touchpoints as run
+    with engine(project) as e:
+        return run(project, e, on, customer=customer)
+
+
+def report(project: Project, on: dt.date, checked: CheckResult | None = None) -> Report:
+    """Everything the leaders' page shows, as plain data (the check is run unless given)."""
+    from accord.report import build_report
+    return build_report(project, on, checked if checked is not None else check(project, on))
+
+
+# ---------------------------------------------------------------- the workshop
+
+@dataclass(frozen=True)
+class Prework:
+    """The pre-work requests written for one label: files written, answer files kept as they were."""
+
+    label: str
+    written: tuple[Path, ...]
+    kept: tuple[Path, ...]
+
+
+def prework(project: Project, label: str, out: Path | None, markdown: Callable) -> Prework:
+    """Write one pre-work request per team using `label` (`markdown(request)` renders it) and its answer
+    template; answers already there are never overwritten. Default folder: the project's prework/."""
+    from accord.workshop.prework import PREWORK_DIR, write_prework
+    from accord.workshop.topic import topic
+    t = topic(project, label)
+    written, kept = write_prework(project, t, out or project.root / PREWORK_DIR, markdown)
+    return Prework(t.label, tuple(written), tuple(kept))
+
+
+def kit(project: Project, labels: list[str], on: dt.date) -> Kit:
+    """The facilitation kit for one to three labels (refused before the data is opened when they are bad)."""
+    from accord.workshop.kit import build_kit, topics_for_kit
+    topics = topics_for_kit(project, labels)
+    with engine(project) as e:
+        return build_kit(project, [t.label for t in topics], on, e)
+
+
+def decide(project: Project, spec: DecisionSpec) -> Decided:
+    """Record (or update) the decision `spec` describes in the project's YAML."""
+    from accord.workshop.decide import record_decision
+    return record_decision(project, spec)
+
+
+def rollout(project: Project, label: str) -> Rollout:
+    """The plain rollout message of a recorded decision."""
+    from accord.workshop.rollout import decided_rollout
+    return decided_rollout(project, label)
+
+
+def approve(project: Project, metric: str, by: str, on: dt.date) -> list[Approved]:
+    """Accept a metric's current definition into every decision naming it, as `by` (an approver)."""
+    from accord.workshop.approve import approve as run
+    return run(project, metric, by, on)
