@@ -193,3 +193,38 @@ def approve(project: Project, metric: str, by: str, on: dt.date) -> list[Approve
     """Accept a metric's current definition into every decision naming it, as `by` (an approver)."""
     from accord.workshop.approve import approve as run
     return run(project, metric, by, on)
+
+
+# ---------------------------------------------------------------- people and accounts
+
+def people(project: Project) -> dict[str, tuple[str, ...]]:
+    """Everyone the project names, by lower-case email: the teams listing them as lead or member (a metric's
+    owner outside every team has no team)."""
+    out: dict[str, set[str]] = {}
+    for t in project.teams:
+        for email in (t.lead, *t.members):
+            if email:
+                out.setdefault(email.strip().lower(), set()).add(t.name)
+    for m in project.metrics:
+        if m.owner:
+            out.setdefault(m.owner.strip().lower(), set())
+    for d in project.decisions:
+        out.setdefault(d.owner.strip().lower(), set())
+    return {email: tuple(sorted(teams)) for email, teams in sorted(out.items())}
+
+
+def store(project: Project):
+    """The project's store (`ACCORD_STORE`, else .accord/accord.db in the project), at the current schema."""
+    from accord.store import open_store
+    return open_store(project.root)
+
+
+def add_user(project: Project, db, email: str, role: str, password: str | None):
+    """An account for someone the project names (any email may be a viewer)."""
+    from accord.store import accounts
+    accounts.check_role(role)
+    known = people(project)
+    if role != "viewer" and accounts.normal_email(email) not in known:
+        raise UserError(f"{email} is not a lead or member of any team in the project, nor an owner. add them to "
+                        "members: of their team in teams.yml, or give --role viewer")
+    return accounts.add_account(db, email, role, password)

@@ -178,6 +178,7 @@ class Team(Located):
     name: str
     function: str | None = None
     lead: str | None = None
+    members: tuple[str, ...] = ()
     description: str | None = None
 
 
@@ -312,6 +313,14 @@ class EngineConfig(Model):
     path: str | None = None
 
 
+class ServeConfig(Model):
+    """`serve:` in accord.yml: how `accord serve` runs."""
+
+    base_url: str | None = None                  # https://… makes cookies Secure; sign-in links use it
+    git: Literal["commit", "branch", "off"] = "commit"   # web writes: commit, one branch each, or no git
+    cache_ttl: str = "15m"                       # cached results on engines whose data changes without a file
+
+
 class Config(Model):
     """accord.yml: the project itself, apart from definitions."""
 
@@ -319,6 +328,7 @@ class Config(Model):
     engine: EngineConfig = EngineConfig()
     paths: tuple[str, ...] | None = None
     settings: Settings = Settings()  # type: ignore[valid-type]
+    serve: ServeConfig = ServeConfig()
 
 
 SECTIONS: dict[str, type[Located]] = {

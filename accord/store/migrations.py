@@ -1,0 +1,66 @@
+"""The store's schema, one migration per version, applied in order and recorded in `schema_version`.
+
+To change the schema, append one `Migration(version, what, statements)` with the next version number and
+never edit one that has shipped: a store at any earlier version is upgraded by running the ones it lacks,
+each in its own transaction. Statements are plain SQL that SQLite and PostgreSQL both accept; `{id}` stands
+for an auto-numbered primary key and `{blob}` for a binary column (filled in per dialect). Add a test in
+tests/test_store.py that builds a store at the previous version, writes to it and upgrades it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    what: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "accounts, sessions, the audit log and the store's own settings", (
+        """CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+        """CREATE TABLE accounts (
+            email TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            password_hash TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        """CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            email TEXT NOT NULL REFERENCES accounts(email) ON DELETE CASCADE,
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL)""",
+        """CREATE INDEX sessions_by_email ON sessions(email)""",
+        """CREATE TABLE audit (
+            id {id},
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            before TEXT,
+            after TEXT,
+            outcome TEXT NOT NULL)""",
+    )),
+    Migration(2, "cached results and sign-in attempts", (
+        """CREATE TABLE cache (
+            key TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            as_of TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            value {blob} NOT NULL)""",
+        """CREATE TABLE sign_in_attempts (
+            id {id},
+            who TEXT NOT NULL,
+            address TEXT NOT NULL,
+            at TEXT NOT NULL,
+            ok INTEGER NOT NULL)""",
+        """CREATE INDEX attempts_by_who ON sign_in_attempts(who, at)""",
+        """CREATE INDEX attempts_by_address ON sign_in_attempts(address, at)""",
+    )),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
