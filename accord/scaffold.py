@@ -5,6 +5,7 @@ from importlib import resources
 from pathlib import Path
 
 from accord.errors import Problem, UserError
+from accord.project.atomic import ABSENT, make_folder, write_file
 
 FILES = {
     "accord.yml": "accord.yml",
@@ -23,6 +24,6 @@ def scaffold(directory: Path, name: str | None = None) -> list[str]:
     for rel, template in FILES.items():
         text = resources.files("accord.scaffold_files").joinpath(template).read_text(encoding="utf-8")
         target = directory / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text.replace("{{project}}", name), encoding="utf-8")
+        make_folder(target.parent)
+        write_file(target, text.replace("{{project}}", name), expected_hash=ABSENT)
     return list(FILES)

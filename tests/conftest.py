@@ -57,3 +57,7 @@ def make_project(tmp_path):
     def make(sources, metrics, data=None, settings=None, engine=None, root=None):
         return write_project(root or tmp_path / "project", sources, metrics, data, settings, engine)
     return make
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds; `pytest -m 'not slow'` leaves it out")

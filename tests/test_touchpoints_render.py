@@ -54,6 +54,7 @@ def test_text_timeline_marks_each_rule_hit(project):
 
 def test_the_page_is_one_offline_file_with_the_weekly_chart_rules_and_worst_timelines(project, tmp_path):
     result = run(project, TODAY, customer="C03")
+    (tmp_path / "out").mkdir()
     path = write_touchpoints_html(result, tmp_path / "out" / "touchpoints.html")
     html = path.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html) and "<script" not in html

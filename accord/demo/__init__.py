@@ -6,6 +6,7 @@ from pathlib import Path
 
 from accord.demo.northwind import generate
 from accord.demo.tables import Table
+from accord.project.atomic import make_folder, write_file
 
 __all__ = ["write_demo"]
 
@@ -18,7 +19,7 @@ def write_demo(target: Path) -> Path:
     Deterministic: the same code writes the same bytes. Files of an earlier demo are overwritten.
     """
     target = Path(target)
-    target.mkdir(parents=True, exist_ok=True)
+    make_folder(target)
     tables = generate()
     for table in tables:
         table.write(target)
@@ -26,11 +27,11 @@ def write_demo(target: Path) -> Path:
         if not src.is_file() or src.suffix not in (".yml", ".md"):
             continue
         dest = target / src.relative_to(DEFINITIONS)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(dest.parent)
         text = src.read_text(encoding="utf-8")
         if src.name == "README.md":
             text = text.replace("<!-- data files -->", _files_table(tables))
-        dest.write_text(text, encoding="utf-8")
+        write_file(dest, text)
     return target
 
 

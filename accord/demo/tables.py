@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from accord.project.atomic import make_folder, write_file
+
 # Column kinds. `iso` and `iso_date` are times exported as ISO text, as spreadsheets and event SDKs do.
 KINDS = ("string", "int", "float", "bool", "date", "timestamp", "iso", "iso_date")
 
@@ -35,8 +37,10 @@ class Table:
 
     def write(self, root: Path) -> None:
         target = root / self.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(self.arrow(), target, compression="zstd", use_dictionary=False)
+        make_folder(target.parent)
+        buffer = pa.BufferOutputStream()
+        pq.write_table(self.arrow(), buffer, compression="zstd", use_dictionary=False)
+        write_file(target, buffer.getvalue().to_pybytes())
 
 
 def _array(kind: str, values: np.ndarray) -> pa.Array:

@@ -23,6 +23,5 @@ def write_bridge_html(data: dict, entity: str | None, unit: str | None, teams: d
                        gap=compact(gap, unit), start=compact(a["value"], unit).lstrip("+"),
                        end=compact(b["value"], unit).lstrip("+"),
                        relative=(f"{gap / a['value']:+.1%}" if a["value"] else None))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
-    return out
+    from accord.project.atomic import write_file
+    return write_file(out, html)

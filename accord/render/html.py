@@ -314,7 +314,5 @@ def render_report(report) -> str:
 def write_report(project, today, check_result, out_path: Path) -> Path:
     """Build the report and write it as one self-contained HTML page; returns the path written."""
     from accord.report import build_report
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(render_report(build_report(project, today, check_result)), encoding="utf-8")
-    return out_path
+    from accord.project.atomic import write_file
+    return write_file(Path(out_path), render_report(build_report(project, today, check_result)))

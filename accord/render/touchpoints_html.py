@@ -220,7 +220,5 @@ def write_touchpoints_html(result: TouchpointsResult, out_path: Path) -> Path:
         worst=_worst_views(result), outcomes=outcome_chart(result) if result.outcomes else None,
         customer=customer, kinds=KIND_WORDS, broken_customers=broken_customers,
         stopped=sum(r.suppressed for r in result.rules))
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(html, encoding="utf-8")
-    return out_path
+    from accord.project.atomic import write_file
+    return write_file(Path(out_path), html)

@@ -202,7 +202,5 @@ def write_tree_html(tree, out_path: Path) -> Path:
                        verdict_words={k: v[0] for k, v in VERDICT_WORDS.items()}, diagram=tree_diagram(tree),
                        metrics=_metric_rows(tree), edges=_edge_rows(tree), stalled=_stalled(tree),
                        handoffs=_handoffs(tree), others=others)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(html, encoding="utf-8")
-    return out_path
+    from accord.project.atomic import write_file
+    return write_file(Path(out_path), html)

@@ -56,10 +56,9 @@ def kit(labels: List[str] = typer.Argument(..., help="One to three labels, such 
     result = app_api.kit(proj, labels, _today(as_of, proj))
     from accord.render.workshop import kit_html, kit_markdown
     text = kit_markdown(result) if format == "md" else kit_html(result)
-    folder = out or proj.root
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"workshop-kit-{'-'.join(slug(label) for label in result.labels)}.{format}"
-    path.write_text(text, encoding="utf-8")
+    from accord.project.atomic import make_folder, write_file
+    folder = make_folder(out or proj.root)
+    path = write_file(folder / f"workshop-kit-{'-'.join(slug(label) for label in result.labels)}.{format}", text)
     print(f"wrote {path}")
 
 
@@ -123,9 +122,9 @@ def rollout(label: str = typer.Argument(..., help="A decided label, such as Pipe
         sys.stdout.write(rollout_markdown(message))
         return
     from accord.render.workshop import rollout_html, rollout_markdown
-    path = out or proj.root / f"rollout-{slug(message.label)}.{format}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(rollout_markdown(message) if format == "md" else rollout_html(message), encoding="utf-8")
+    from accord.project.atomic import write_file
+    path = write_file(out or proj.root / f"rollout-{slug(message.label)}.{format}",
+                      rollout_markdown(message) if format == "md" else rollout_html(message))
     print(f"wrote {path}")
 
 

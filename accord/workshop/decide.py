@@ -15,6 +15,7 @@ from typing import Callable
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from accord.errors import UserError, did_you_mean
+from accord.project.atomic import locked, make_folder, read_bytes, write_file
 from accord.project.fingerprint import fingerprint
 from accord.project.model import Decision, FollowUp, Project
 from accord.workshop.record import block_map, block_seq, set_key, write_decision
@@ -213,9 +214,11 @@ def record_decision(project: Project, spec: DecisionSpec) -> Decided:
 
     header = (f"# The decision on '{label}', recorded by `accord workshop decide`. Edit by hand or decide again;\n"
               "# `accord check` reports a metric whose definition changes until it is approved.\n")
-    original = path.read_bytes() if path.exists() else None
-    created = write_decision(path, rel, label, project.settings.synonyms, change, header)
-    _verify(project, path, original, label)
+    make_folder(path.parent, str(Path(rel).parent))
+    with locked(path, name=rel):   # held until the decision is read back, so a restore undoes only ours
+        original = read_bytes(path)
+        created = write_decision(path, rel, label, project.settings.synonyms, change, header)
+        _verify(project, path, rel, original, label)
     return Decided(path, created, decided, _notes(t, decided))
 
 
@@ -323,28 +326,27 @@ def _follow_ups(old, given: list[FollowUp]):
     return seq
 
 
-def _verify(project: Project, path: Path, original: bytes | None, label: str) -> None:
+def _verify(project: Project, path: Path, rel: str, original: bytes | None, label: str) -> None:
     """Reload the project: a decision accord cannot read back is undone, and the reason given."""
     from accord.project.loader import load_project
     try:
         reloaded = load_project(project.root)
     except UserError:
-        _restore(path, original)
+        _restore(path, rel, original)
         raise
     if find_decision(reloaded, label) is None:
-        _restore(path, original)
-        rel = path.relative_to(project.root).as_posix()
+        _restore(path, rel, original)
         raise UserError(f"{rel} is not among the definitions files accord reads (see paths: in accord.yml). "
                         f"add a glob that matches it, such as decisions/*.yml, and decide again")
 
 
-def _restore(path: Path, original: bytes | None) -> None:
+def _restore(path: Path, rel: str, original: bytes | None) -> None:
     if original is None:
         path.unlink(missing_ok=True)
         if path.parent.is_dir() and not any(path.parent.iterdir()):
             path.parent.rmdir()
     else:
-        path.write_bytes(original)
+        write_file(path, original, name=rel)
 
 
 def _notes(t: Topic, decided: dict) -> list[str]:

@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from accord.errors import Problem, UserError
+from accord.project.atomic import ABSENT, make_folder, write_file
 from accord.project.lint import team_lead
 from accord.project.model import Metric, Project
 from accord.project.yamlfile import read_yaml
@@ -149,13 +150,13 @@ def write_prework(project: Project, t: Topic, out_dir: Path, markdown: callable)
     Returns (written, kept)."""
     written, kept = [], []
     folder = out_dir / t.slug
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     for r in requests(project, t):
         for path, text in ((folder / f"{r.team}.md", markdown(r)), (folder / f"{r.team}.yml", answer_template(r))):
             if path.suffix == ".yml" and path.exists():
                 kept.append(path)
                 continue
-            path.write_text(text, encoding="utf-8")
+            write_file(path, text, expected_hash=ABSENT if path.suffix == ".yml" else None)
             written.append(path)
     return written, kept
 

@@ -6,6 +6,7 @@ is spliced back untouched. A new decision is appended to the file's `decisions:`
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -13,6 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from accord.errors import Problem, UserError
+from accord.project.atomic import content_hash, locked, make_folder, read_bytes, write_file
 from accord.project.labels import normalize_label
 from accord.project.yamlfile import read_yaml
 
@@ -79,19 +81,28 @@ def set_key(item: CommentedMap, key: str, value) -> None:
 def write_decision(path: Path, rel: str, label: str, synonyms: dict, change: Callable[[CommentedMap | None],
                    CommentedMap], header: str = "") -> bool:
     """Apply `change` to the decision for `label` in `path` (None when there is none; it returns the item to
-    write) and write the file back. Returns True when the decision was new."""
+    write) and write the file back. Returns True when the decision was new.
+
+    The file is read and written under its folder's lock, and written only if it still holds what was read:
+    concurrent decisions each land whole, one after the other.
+    """
+    make_folder(path.parent, str(Path(rel).parent))
+    with locked(path, name=rel):
+        raw = read_bytes(path)
+        return _write_decision(path, rel, raw, label, synonyms, change, header)
+
+
+def _write_decision(path: Path, rel: str, raw: bytes | None, label: str, synonyms: dict, change: Callable,
+                    header: str) -> bool:
     key = normalize_label(label, synonyms)
-    if not path.exists():
+    out = _Out(path, rel, content_hash(raw), raw is not None and raw.startswith(b"\xef\xbb\xbf"))
+    if raw is None:
         item = change(None)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lines = _emit_item(item, 2, 4)
-        path.write_text(header + "decisions:\n" + "".join(lines), encoding="utf-8")
+        out.write([header, "decisions:\n"] + _emit_item(item, 2, 4))
         return True
     doc, problems = read_yaml(path, rel)
     if problems:
         raise UserError(problems)
-    raw = path.read_bytes()
-    bom = raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith(("\n", "\r")):
@@ -113,12 +124,12 @@ def write_decision(path: Path, rel: str, label: str, synonyms: dict, change: Cal
                 index = i
                 break
     if seq is not None and (seq.fa.flow_style() or any(not isinstance(d, CommentedMap) for d in seq)):
-        return _rewrite_whole(path, doc, seq, index, change, bom)
+        return _rewrite_whole(out, doc, seq, index, change)
     if seq is None:
         item = change(None)
         body = _emit_item(item, 2, 4)
         sep = "" if not lines or lines[-1].strip() == "" else "\n"
-        _write(path, lines + [sep, "decisions:\n"] + body, bom)
+        out.write(lines + [sep, "decisions:\n"] + body)
         return True
     dash, content = _indents(lines, seq)
     if index is None:
@@ -126,7 +137,7 @@ def write_decision(path: Path, rel: str, label: str, synonyms: dict, change: Cal
         end = _end_of_item(lines, doc, seq, len(seq) - 1) if len(seq) else doc.lc.key("decisions")[0] + 1
         body = _emit_item(item, dash, content)
         sep = ["\n"] if len(seq) and end - seq.lc.item(len(seq) - 1)[0] > 1 else []
-        _write(path, lines[:end] + sep + body + lines[end:], bom)
+        out.write(lines[:end] + sep + body + lines[end:])
         return True
     item = seq[index]
     was_flow = item.fa.flow_style()
@@ -135,15 +146,25 @@ def write_decision(path: Path, rel: str, label: str, synonyms: dict, change: Cal
         item.fa.set_block_style()
     start = _dash_line(lines, seq.lc.item(index)[0])
     end = _end_of_item(lines, doc, seq, index)
-    _write(path, lines[:start] + _emit_item(item, dash, content) + lines[end:], bom)
+    out.write(lines[:start] + _emit_item(item, dash, content) + lines[end:])
     return False
 
 
-def _write(path: Path, lines: list[str], bom: bool) -> None:
-    if lines and lines[0].endswith("\r\n"):  # a Windows file keeps its line endings
-        lines = [x[:-1] + "\r\n" if x.endswith("\n") and not x.endswith("\r\n") else x for x in lines]
-    data = "".join(lines).encode("utf-8")
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+@dataclass(frozen=True)
+class _Out:
+    """Where the decision file goes back: its path, its name in messages, the hash read and its BOM."""
+
+    path: Path
+    rel: str
+    expected_hash: str
+    bom: bool
+
+    def write(self, lines: list[str]) -> None:
+        if lines and lines[0].endswith("\r\n"):  # a Windows file keeps its line endings
+            lines = [x[:-1] + "\r\n" if x.endswith("\n") and not x.endswith("\r\n") else x for x in lines]
+        data = "".join(lines).encode("utf-8")
+        write_file(self.path, (b"\xef\xbb\xbf" if self.bom else b"") + data, expected_hash=self.expected_hash,
+                   name=self.rel)
 
 
 def _dash_line(lines: list[str], line: int) -> int:
@@ -178,15 +199,15 @@ def _end_of_item(lines: list[str], doc: CommentedMap, seq: CommentedSeq, index: 
     return end
 
 
-def _rewrite_whole(path: Path, doc: CommentedMap, seq: CommentedSeq, index: int | None,
-                   change: Callable, bom: bool) -> bool:
+def _rewrite_whole(out: _Out, doc: CommentedMap, seq: CommentedSeq, index: int | None,
+                   change: Callable) -> bool:
     """A `decisions:` list written in flow style: the file is re-emitted by round-trip as a whole."""
     if index is None:
         seq.append(change(None))
     else:
         seq[index] = change(seq[index])
     seq.fa.set_block_style()
-    out = io.StringIO()
-    _yaml().dump(doc, out)
-    _write(path, out.getvalue().splitlines(keepends=True), bom)
+    text = io.StringIO()
+    _yaml().dump(doc, text)
+    out.write(text.getvalue().splitlines(keepends=True))
     return index is None
