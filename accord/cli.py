@@ -295,10 +295,8 @@ def report(project: Path = ProjectOpt,
     from accord.render.html import render_report
     proj = app_api.load(project)
     text = render_report(app_api.report(proj, app_api.today(proj, as_of_d)))
-    path = out or proj.root / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
+    from accord.project.atomic import write_file
+    print(f"wrote {write_file(out or proj.root / 'report.html', text)}")
 
 
 @app.command()
