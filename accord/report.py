@@ -211,18 +211,25 @@ def summarize(report: Report) -> str:
     parts = [f"{plural(len(report.metrics), 'metric')} across {plural(report.teams, 'team')}"
              + (": " + ", ".join(f"{by_level[lv]} {lv}" for lv in LEVELS if by_level[lv]) + "." if report.metrics
                 else ".")]
-    leader, owners, info = report.leader_count, report.owner_count, report.info_count
     accepted = len(report.accepted.findings) if report.accepted else 0
+    leader = sum(1 for i in report.items if i.leader and i.severity != "info")
+    owners = sum(1 for i in report.items if not i.leader and i.severity != "info")
+    info = sum(1 for i in report.items if i.severity == "info")
     if leader or owners or info:
         asks = []
         if leader:
-            asks.append(f"{plural(leader, 'thing needs', 'things need')} a decision from a leader")
+            asks.append(f"{plural(leader, 'decision waits', 'decisions wait')} for a leader")
         if owners:
-            asks.append(f"{plural(owners, 'thing is', 'things are')} for metric owners to fix")
+            asks.append(f"{plural(owners, 'fix is', 'fixes are')} for metric owners")
         if info:
             asks.append(f"{plural(info, 'is', 'are')} worth a look")
         asked = _and(asks)
-        parts.append(asked[0].upper() + asked[1:] + (f"; {accepted:,} more accepted for now." if accepted else "."))
+        found = report.leader_count + report.owner_count + report.info_count
+        parts.append(asked[0].upper() + asked[1:] + f" ({plural(found, 'finding')})"
+                     + (f"; {accepted:,} more accepted for now." if accepted else "."))
+        if report.top:
+            parts.append(f"The {'one' if len(report.top) == 1 else len(report.top)} that "
+                         f"{'matters' if len(report.top) == 1 else 'matter'} most {'is' if len(report.top) == 1 else 'are'} below.")
     else:
         parts.append("Every check passes" + (f"; {plural(accepted, 'finding')} accepted for now." if accepted
                                              else "."))
@@ -284,7 +291,11 @@ def _build(ctx: ReportContext, sections: tuple[SectionBuilder, ...]) -> Report:
     actions = tuple(ActionGroup(a, tuple(grouped[a.key])) for a in ACTIONS + (OTHER,) if a.key in grouped)
     accepted = ActionGroup(ACCEPTED, tuple(views[len(check.open):])) if check.accepted else None
     teams = {t.name for t in project.teams} | {m.team for m in project.metrics}
+    from accord.report_items import items
+    see = {code: (section.key, section.title) for code, section in covered.items()}
+    decisions = items(project, list(check.open), {id(v.finding): v for v in views}, label_of, see)
     report = Report(project=project.name, today=ctx.today, summary="", counts=check.counts(), teams=len(teams),
                     metrics=tuple(ctx.metrics.values()), levels=_levels(project, ctx.metrics), actions=actions,
-                    accepted=accepted, sections=built, problems=tuple(problems), files=project.files_read)
+                    accepted=accepted, sections=built, problems=tuple(problems), files=project.files_read,
+                    items=decisions)
     return replace(report, summary=summarize(report))

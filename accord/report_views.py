@@ -225,6 +225,12 @@ class Report:
     sections: dict[str, Section] = field(default_factory=dict)
     problems: tuple[str, ...] = ()   # why numbers are missing, when they could not be computed
     files: tuple[str, ...] = ()
+    items: tuple["ItemView", ...] = ()   # every open decision, most impact first (accord.priorities)
+
+    @property
+    def top(self) -> tuple["ItemView", ...]:
+        """The five things that matter: the highest-impact decisions that are more than worth a look."""
+        return tuple(i for i in self.items if i.severity != "info")[:5]
 
     @property
     def company(self) -> tuple[MetricView, ...]:
@@ -256,3 +262,22 @@ class Report:
             if m.target_status:
                 out[m.target_status] += 1
         return out
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One decision for the page: a sentence with its number and unit, who acts, and how we know, with the
+    findings it gathers inside. Ranked by `accord.priorities`."""
+
+    anchor: str
+    kind: str                        # "label", "contact", "handoff", "sweep", "single"
+    headline: str                    # a few words: “Pipeline”, Contact with customers
+    sentence: str
+    who: str
+    how: str                         # statistics and file locations, for the small print
+    severity: str
+    score: float
+    details: tuple[str, ...] = ()    # more sentences (a bridge per source disagreement)
+    findings: tuple[FindingView, ...] = ()
+    see: tuple[str, str] | None = None   # (key, title) of the section that lays the detail out
+    leader: bool = True              # a leader's decision; else the owners' to fix

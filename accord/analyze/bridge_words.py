@@ -13,6 +13,41 @@ def compact(value: float, unit: str | None = None) -> str:
     return f"{sign}{prefix}{v:,.0f}" if float(v).is_integer() or v >= 100 else f"{sign}{prefix}{v:.3g}"
 
 
+def amount(value: float, unit: str | None = None) -> str:
+    """$4.45M, −$1.2k, 37: short, signed only when negative."""
+    return compact(value, unit).lstrip("+")
+
+
+def bridge_reason(gap: float, steps, unit: str | None, words) -> str:
+    """The largest step of a bridge in honest words: when other steps run the other way, say by how much.
+
+    `steps` are dicts with a `delta`; `words(step)` tells one step. 'largest single reason −$4.45M: 237
+    opportunities …; partly offset by +$3.74M from 2 differences, the largest +$2.3M: 128 opportunities …'.
+    """
+    steps = sorted(steps, key=lambda s: -abs(s["delta"]))
+    if not steps:
+        return ""
+    largest = steps[0]
+    against = [s for s in steps if gap and (s["delta"] > 0) != (gap > 0)]
+    if gap and largest in against:
+        return f"the largest single step, {compact(largest['delta'], unit)}, runs against the gap: {words(largest)}"
+    text = f"largest single reason {compact(largest['delta'], unit)}: {words(largest)}"
+    if against:
+        total = sum(s["delta"] for s in against)
+        biggest = against[0]
+        if len(against) == 1:
+            text += f"; partly offset by {compact(total, unit)} from {words(biggest)}"
+        else:
+            text += (f"; partly offset by {compact(total, unit)} from {len(against)} differences, the largest "
+                     f"{compact(biggest['delta'], unit)}: {words(biggest)}")
+    return text
+
+
+def offset(gap: float, steps) -> float:
+    """What the steps running against the gap add up to (0 when none do)."""
+    return sum(s["delta"] for s in steps if gap and (s["delta"] > 0) != (gap > 0))
+
+
 def _plural(entity: str | None, n: int) -> str:
     word = entity or "record"
     if n == 1:

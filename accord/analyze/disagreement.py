@@ -12,7 +12,7 @@ from accord.findings import Finding
 from accord.project.lint import metric_owner
 from accord.project.model import Project
 from accord.project.references import fragment
-from accord.analyze.bridge_words import compact, sentence
+from accord.analyze.bridge_words import compact, offset, sentence
 from accord.sql.expressions import additivity
 
 
@@ -45,12 +45,14 @@ def source_disagreements(project: Project, engine, today: dt.date) -> list[Findi
             largest = data["steps"][0]
             teams = {m.name: m.team for m in project.metrics}
             words = sentence(largest, data["a"], data["b"], sa.entity, teams)
-            gap_words = f"{relative:+.0%}" if relative is not None else compact(data["gap"], a.unit)
+            against = offset(data["gap"], data["steps"])
+            gap_words = f"{relative:+.0%}".replace("-", "−") if relative is not None else compact(data["gap"], a.unit)
             severity = "error" if relative is None or abs(relative) > project.settings.collision_spread else "warning"
             out.append(Finding(
                 "source-disagreement", severity,
                 f"{sb.system or sb.name} and {sa.system or sa.name} disagree on '{group_label(group)}' by "
-                f"{gap_words} for {period}; largest reason: {compact(largest['delta'], a.unit)} · {words}",
+                f"{gap_words} for {period}; largest single reason: {compact(largest['delta'], a.unit)} · {words}"
+                + (f", partly offset by {compact(against, a.unit)}" if against else ""),
                 metrics=(a_name, b_name), teams=tuple(sorted({a.team, b.team})), owner=metric_owner(project, a),
                 evidence={"period": period, "a": data["a"], "b": data["b"], "gap": data["gap"],
                           "gap_relative": relative, "largest_step": largest, "largest_step_words": words,

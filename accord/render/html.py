@@ -213,6 +213,12 @@ def weekly_touches_chart(view, width: float = 900) -> Markup:
     return weekly_chart(data, colours_of(teams), width)
 
 
+def touches_legend(view) -> list[tuple[str, str]]:
+    """(team, colour) of the weekly touches chart, in its order: the chart's legend."""
+    from accord.render.touch_charts import colours_of
+    return list(colours_of(list(view.teams)).items())
+
+
 def value_text(value: float | None, unit: str | None = None) -> str:
     """A value as the text renderer writes it, with its unit named unless the number shows it ($, %)."""
     text = format_value(value, unit)
@@ -297,14 +303,16 @@ def environment() -> Environment:
                        variants=variants_chart, trend=trend_chart, bridge=bridge_chart,
                        plural=lambda n, one, many=None: f"{n:,} {one if n == 1 else many or one + 's'}")
     env.globals.update(STATUS_WORDS=STATUS_WORDS, contacts_chart=contacts_chart, bridge_steps=bridge_steps,
-                       bridge_ends=bridge_ends, BRIDGE_STEPS=BRIDGE_STEPS, weekly_touches_chart=weekly_touches_chart)
+                       bridge_ends=bridge_ends, BRIDGE_STEPS=BRIDGE_STEPS, weekly_touches_chart=weekly_touches_chart,
+                       touches_legend=touches_legend)
     return env
 
 
 def render_page(template: str, **context) -> str:
     """Any page on the shared layout: `template` extends base.html.j2."""
     from accord import __version__
-    return environment().get_template(template).render(version=__version__, **context)
+    from accord.render.finish import finish
+    return finish(environment().get_template(template).render(version=__version__, **context))
 
 
 def render_report(report) -> str:

@@ -16,7 +16,7 @@ _SVG_RC = {
     "font.family": "sans-serif",
     "font.sans-serif": ["Helvetica", "Arial", "DejaVu Sans"],
     "font.size": 9,
-    "axes.unicode_minus": False,
+    "axes.unicode_minus": True,     # −, as in the page's text
     "path.simplify": True,
 }
 
