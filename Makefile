@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench browser install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "accord needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,browser]'
 	@# byte-compile now, as a wheel install does: an editable install otherwise compiles every module
 	@# again in each run wherever Python may not write its bytecode cache
 	$(BIN)/python -m compileall -q accord
@@ -21,8 +21,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/accord demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+# Pages are checked in headless Chromium through Playwright, driving Debian's chromium (installed here when
+# missing and we are root); Playwright's own browser download is never used.
+CHROMIUM ?= /usr/bin/chromium
+browser: $(STAMP)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && apt-get install -y -q chromium; \
+	  else echo "browser: $(CHROMIUM) not found; install Debian's chromium (apt-get install chromium)"; fi; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

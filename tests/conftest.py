@@ -61,3 +61,11 @@ def make_project(tmp_path):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds; `pytest -m 'not slow'` leaves it out")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium for the session (see tests/browser.py); skips in one line without one."""
+    from browser import launch
+    with launch() as b:
+        yield b
