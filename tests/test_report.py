@@ -421,6 +421,80 @@ def test_a_source_disagreement_bridges_its_collision(shop):
     assert 'href="#collisions"' in card
 
 
+def _label_findings(shop):
+    """The fixture's 'Orders' collision with a hand-built bridge and an open conflict on the same word."""
+    from accord.findings import Finding
+    project, result, _, _ = shop
+    collision = next(f for f in result.findings if f.code == "label-collision")
+    values = {d["metric"]: d["value"] for d in collision.evidence["definitions"]}
+    a, b = "orders_placed", "web_orders"
+    left_out, offset = values[b] - values[a] - 7, 7.0      # the largest step, partly offset by a smaller one
+    steps = [{"kind": "clause", "side": "b", "clause": "web", "delta": left_out, "records": int(-left_out)},
+             {"kind": "only-in-b", "side": "b", "clause": None, "delta": offset, "records": 7}]
+    bridge = Finding("source-disagreement", "error", "shop and shop disagree on 'Orders'", metrics=(a, b),
+                     teams=("marketing", "sales"), owner="cmo@shop.example",
+                     evidence={"period": collision.evidence["period"], "gap": left_out + offset,
+                               "a": {"metric": a, "value": values[a], "source": "orders", "system": "shop"},
+                               "b": {"metric": b, "value": values[b], "source": "orders", "system": "shop"},
+                               "steps": steps})
+    label = collision.evidence["label"]
+    conflict = Finding("unresolved-conflict", "error", f"'{label}' has no decision", metrics=collision.metrics,
+                       evidence={"label": label, "decision": None})
+    return project, result, collision, bridge, conflict, -left_out, offset
+
+
+def test_a_labels_collision_bridge_and_open_conflict_are_one_decision(shop):
+    from accord.check import CheckResult
+    project, result, collision, bridge, conflict, largest, offset = _label_findings(shop)
+    others = [f for f in result.findings if f.code not in ("label-collision", "unresolved-conflict")]
+    report = build_report(project, TODAY, CheckResult(others + [collision, bridge, conflict]))
+    label = collision.evidence["label"]
+    items = [i for i in report.items if i.headline == f"“{label}”"]
+    assert len(items) == 1
+    [item] = items
+    assert sorted(v.finding.code for v in item.findings) == ["label-collision", "source-disagreement",
+                                                             "unresolved-conflict"]
+    assert "no decision says which one is official" in item.sentence
+    # the bridge in honest words: the largest step, and what ran the other way
+    [words] = item.details
+    assert f"largest single reason \u2212{largest:,.0f}" in words and f"partly offset by +{offset:,.0f}" in words
+    html = render_report(report)
+    top = visible_text(html[html.index('id="top"'):html.index('class="fold"')])
+    assert top.count(f"“{label}” means") == 1
+
+
+def test_the_leaders_lines_hold_numbers_and_no_statistics_or_files(shop):
+    project, result, _, html = shop
+    report = build_report(project, TODAY, result)
+    assert 1 <= len(report.top) <= 5
+    assert [i.score for i in report.top] == sorted((i.score for i in report.top), reverse=True)
+    for i in report.top:
+        assert re.search(r"\d", i.sentence), i.sentence
+        assert not re.search(r"\.ya?ml|\bp \d|\br -?\d", i.sentence + report.summary), i.sentence
+        assert not any(f.code in i.sentence + report.summary for f in result.findings)
+        assert i.who and i.how
+    assert any(".yml:" in i.how for i in report.items)
+    top = html[html.index('id="top"'):html.index('class="fold"')]
+    assert all(i.sentence in visible_text(top) for i in report.top)
+
+
+def test_one_minus_sign_in_the_html_text(shop):
+    from accord.check import CheckResult
+    project, result, collision, bridge, conflict, _, _ = _label_findings(shop)
+    html = render_report(build_report(project, TODAY, CheckResult(result.findings + [bridge, conflict])))
+    text = visible_text(re.sub(r"<code>.*?</code>", "", html, flags=re.S))
+    assert not re.findall(r"(?<![\w.\-\u2212])-[$€£]?\d", text)
+    assert "\u2212" in text
+
+
+def test_everything_below_the_top_folds(shop):
+    html = shop[3]
+    below = html[html.index('<details class="fold"'):html.index("</main>")]
+    outside = re.sub(r"<details class=\"fold\".*?</details>\s*(?=<details class=\"fold\"|$)", "", below, flags=re.S)
+    assert visible_text(outside).strip() == ""
+    assert "<script" not in html
+
+
 def test_touchpoint_findings_fill_the_touchpoints_section(tmp_path):
     """The section is built from check's touchpoint findings: rule counts and the worst timeline as given."""
     import datetime as _dt
