@@ -58,6 +58,7 @@ def test_the_layout_check_sees_a_page_too_wide_and_text_over_text(browser, tmp_p
     assert any('"first words" overlaps "other words"' in p for p in problems)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_fits_the_window_without_text_over_text(browser, pages, name, width):
@@ -68,6 +69,7 @@ def test_every_page_fits_the_window_without_text_over_text(browser, pages, name,
         page.close()
 
 
+@pytest.mark.slow
 def test_the_top_of_the_report_fits_one_laptop_screen(browser, pages):
     page = open_page(browser, pages["report"], 1400, HEIGHT)
     try:
@@ -85,6 +87,7 @@ def test_the_top_of_the_report_fits_one_laptop_screen(browser, pages):
     assert top["folds"] >= 5 and top["openFolds"] == 0
 
 
+@pytest.mark.slow
 def test_folds_are_closed_on_screen_and_open_in_print(browser, pages):
     visible = """() => [...document.querySelectorAll('details.fold .fold-body')]
         .map(b => b.checkVisibility() && b.getBoundingClientRect().height > 0)"""
