@@ -15,6 +15,7 @@ from accord.errors import UserError
 from accord.findings import Finding
 from accord.project.model import LEVELS, Metric, Project, Target
 from accord.report_context import ReportContext, SectionBuilder, label_of, plural  # noqa: F401 (re-exported)
+from accord.report_items import items
 from accord.report_views import (Action, ActionGroup, BridgeStep, CollisionView, Contact, CustomerStory,
                                 DecisionView, FindingView, LevelGroup, MetricView, Point, Report,
                                 RuleBreach, Section, TeamGroup, TouchpointsView, TreeNode, Variant)  # noqa: F401 (the shapes, re-exported)
@@ -291,9 +292,8 @@ def _build(ctx: ReportContext, sections: tuple[SectionBuilder, ...]) -> Report:
     actions = tuple(ActionGroup(a, tuple(grouped[a.key])) for a in ACTIONS + (OTHER,) if a.key in grouped)
     accepted = ActionGroup(ACCEPTED, tuple(views[len(check.open):])) if check.accepted else None
     teams = {t.name for t in project.teams} | {m.team for m in project.metrics}
-    from accord.report_items import items
     see = {code: (section.key, section.title) for code, section in covered.items()}
-    decisions = items(project, list(check.open), {id(v.finding): v for v in views}, label_of, see)
+    decisions = items(project, list(check.open), {id(v.finding): v for v in views}, see)
     report = Report(project=project.name, today=ctx.today, summary="", counts=check.counts(), teams=len(teams),
                     metrics=tuple(ctx.metrics.values()), levels=_levels(project, ctx.metrics), actions=actions,
                     accepted=accepted, sections=built, problems=tuple(problems), files=project.files_read,

@@ -5,12 +5,11 @@ Leaders read the sentence; owners read the small print and the findings inside.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 from accord.analyze.bridge_words import amount, bridge_reason, sentence
 from accord.findings import Finding
-from accord.priorities import CURRENCIES, MetricFacts, Ranked, rank
+from accord.priorities import CURRENCIES, MetricFacts, rank
 from accord.project.model import Project
+from accord.report_context import label_of
 from accord.report_views import FindingView, ItemView
 
 LEADER_KINDS = ("label", "contact", "handoff")
@@ -26,13 +25,12 @@ def metric_facts(project: Project) -> dict[str, MetricFacts]:
 class Words:
     """Names as people say them: a metric's label, a team's lead."""
 
-    def __init__(self, project: Project, label_of: Callable):
+    def __init__(self, project: Project):
         self.project = project
-        self._label_of = label_of
 
     def label(self, name: str | None) -> str:
         if name and self.project.has_metric(name):
-            return self._label_of(self.project, self.project.metric(name))
+            return label_of(self.project, self.project.metric(name))
         return (name or "").replace("_", " ")
 
     def unit(self, name: str | None) -> str | None:
@@ -315,11 +313,11 @@ BUILDERS = {"label": _label_item, "contact": _contact_item, "handoff": _handoff_
             "single": _single_item}
 
 
-def items(project: Project, findings: list[Finding], views: dict[int, FindingView], label_of: Callable,
+def items(project: Project, findings: list[Finding], views: dict[int, FindingView],
           see: dict[str, tuple[str, str]] | None = None) -> tuple[ItemView, ...]:
     """Every open decision in words, most impact first. `views` maps id(finding) to its FindingView; `see`
     maps a finding code to the (key, title) of the section that lays it out."""
-    w = Words(project, label_of)
+    w = Words(project)
     out = []
     for i, r in enumerate(rank(findings, metric_facts(project)), start=1):
         g = r.group
@@ -332,7 +330,3 @@ def items(project: Project, findings: list[Finding], views: dict[int, FindingVie
                             findings=tuple(views[id(f)] for f in g.findings if id(f) in views),
                             see=sections[0] if sections else None, leader=leader))
     return tuple(out)
-
-
-def ranked(project: Project, findings: list[Finding]) -> list[Ranked]:
-    return rank(findings, metric_facts(project))
