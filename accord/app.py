@@ -228,3 +228,95 @@ def add_user(project: Project, db, email: str, role: str, password: str | None):
         raise UserError(f"{email} is not a lead or member of any team in the project, nor an owner. add them to "
                         "members: of their team in teams.yml, or give --role viewer")
     return accounts.add_account(db, email, role, password)
+
+
+# ---------------------------------------------------------------- a person's writes, guarded and committed
+
+@dataclass(frozen=True)
+class Written:
+    """What a guarded write did: the files, their text before and after, the commit (when in git), and the
+    write's own result."""
+
+    paths: tuple[Path, ...]
+    before: dict[str, str]
+    after: dict[str, str]
+    commit: str | None
+    result: object
+
+
+def content_hash(paths: list[Path]) -> str:
+    """The hash a form carries of the files it shows, for `expected` below."""
+    from accord.project.writes import content_hash as run
+    return run(paths)
+
+
+def write_guarded(project: Project, paths: list[Path], expected: str | None, author: str | None, message: str,
+                  change: Callable[[], object]) -> Written:
+    """Run `change` (which writes `paths`) under the project's write lock; refused with `Conflict` when the
+    files are no longer what the writer read (`expected`); then, with an author, committed as them (per
+    `serve.git`)."""
+    from accord.project.commits import commit
+    from accord.project.writes import guarded, read_texts
+    with guarded(project.root, paths, expected):
+        before = read_texts(project.root, paths)
+        result = change()
+        after = read_texts(project.root, paths)
+        sha = None
+        if author and before != after:
+            sha = commit(project.root, paths, author, message, project.config.serve.git)
+    return Written(tuple(paths), before, after, sha, result)
+
+
+def decision_paths(project: Project, label: str) -> list[Path]:
+    """The file holding the decision on `label`, or the one `decide` would create."""
+    from accord.workshop.topic import topic
+    t = topic(project, label)
+    return [project.root / (t.decision.location.file if t.decision else f"decisions/{t.slug}.yml")]
+
+
+def approval_paths(project: Project, metric: str) -> list[Path]:
+    return sorted({project.root / d.location.file for d in project.decisions
+                   if any(u.metric == metric for u in d.canonical + d.alternates)})
+
+
+def prework_paths(project: Project, label: str, team: str) -> list[Path]:
+    from accord.workshop.prework import answer_path
+    from accord.workshop.topic import topic
+    return [answer_path(project, topic(project, label), team)]
+
+
+def accept_paths(project: Project) -> list[Path]:
+    from accord.workshop.accept import accept_path
+    return [accept_path(project)]
+
+
+def submit_prework(project: Project, label: str, team: str, by: str, answers: dict[str, dict[str, str | None]],
+                   others_wrong: str | None, expected: str | None = None) -> Written:
+    """A team's pre-work answers for `label`, written to prework/<label>/<team>.yml as `by`."""
+    from accord.workshop.prework import write_answers
+    from accord.workshop.topic import topic
+    t = topic(project, label)
+    return write_guarded(project, prework_paths(project, label, team), expected, by,
+                         f"Pre-work on '{t.label}' for {team}, by {by}",
+                         lambda: write_answers(project, t, team, by, answers, others_wrong))
+
+
+def accept_finding(project: Project, code: str, metrics: tuple[str, ...], owner: str, reason: str,
+                   until: dt.date, on: dt.date, expected: str | None = None) -> Written:
+    """Accept a finding for now: an `accept:` entry by `owner`, with the reason and expiry."""
+    from accord.workshop.accept import record_accept
+    return write_guarded(project, accept_paths(project), expected, owner,
+                         f"Accept {code} on {', '.join(metrics) or 'the project'} until {until}, by {owner}",
+                         lambda: record_accept(project, code, metrics, owner, reason, until, on))
+
+
+def decide_as(project: Project, spec: DecisionSpec, by: str, expected: str | None = None) -> Written:
+    """`decide`, guarded and committed as `by`."""
+    return write_guarded(project, decision_paths(project, spec.label), expected, by,
+                         f"Decide '{spec.label}', recorded by {by}", lambda: decide(project, spec))
+
+
+def approve_as(project: Project, metric: str, by: str, on: dt.date, expected: str | None = None) -> Written:
+    """`approve` by `by`, guarded and committed as them."""
+    return write_guarded(project, approval_paths(project, metric), expected, by,
+                         f"Approve the definition of {metric}, by {by}", lambda: approve(project, metric, by, on))

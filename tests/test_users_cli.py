@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.factory import write_project
+from factory import write_project
 
 ACCORD = [sys.executable, "-m", "accord.cli"]
 

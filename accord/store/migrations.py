@@ -61,6 +61,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         """CREATE INDEX attempts_by_who ON sign_in_attempts(who, at)""",
         """CREATE INDEX attempts_by_address ON sign_in_attempts(address, at)""",
     )),
+    Migration(3, "API tokens", (
+        """CREATE TABLE tokens (
+            name TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            teams TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            created_at TEXT NOT NULL)""",
+    )),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

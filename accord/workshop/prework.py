@@ -207,3 +207,49 @@ def _text(value) -> str | None:
         return None
     text = " ".join(str(value).split())
     return text or None
+
+
+def answer_path(project: Project, t: Topic, team: str) -> Path:
+    return project.root / PREWORK_DIR / t.slug / f"{team}.yml"
+
+
+def write_answers(project: Project, t: Topic, team: str, by: str, answers: dict[str, dict[str, str | None]],
+                  others_wrong: str | None) -> Path:
+    """Fill in `team`'s answer file for `t` (from the template when there is none yet), as `by`; the questions
+    stay as comments. `answers`: per metric of the team, per question key, the text (None leaves it blank).
+    The caller holds the project's write lock."""
+    from accord.project.writes import write_atomic
+    request = next((r for r in requests(project, t) if r.team == team), None)
+    if request is None:
+        teams = sorted(r.team for r in requests(project, t))
+        raise UserError(f"team '{team}' defines no metric labelled '{t.label}', so it has no pre-work. "
+                        f"teams with pre-work: {', '.join(teams)}")
+    own = {o["metric"] for o in request.own}
+    unknown = sorted(set(answers) - own)
+    if unknown:
+        raise UserError(f"metric '{unknown[0]}' is not one of team {team}'s versions of '{t.label}' "
+                        f"({', '.join(sorted(own))})")
+    path = answer_path(project, t, team)
+    text = path.read_text(encoding="utf-8") if path.exists() else answer_template(request)
+    y = YAML(typ="rt")
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    doc = y.load(text)
+    if not isinstance(doc, dict):
+        doc = y.load(answer_template(request))
+    doc["answered_by"] = by
+    given = doc.get("answers")
+    if not isinstance(given, dict):
+        doc["answers"] = given = CommentedMap()
+    for metric, values in answers.items():
+        entry = given.get(metric)
+        if not isinstance(entry, dict):
+            given[metric] = entry = CommentedMap()
+        for key, _ in QUESTIONS:
+            if key in values:
+                entry[key] = _one_line(values[key])
+    doc[SHARPER[0]] = _one_line(others_wrong)
+    out = io.StringIO()
+    y.dump(doc, out)
+    write_atomic(path, out.getvalue())
+    return path

@@ -1,0 +1,19 @@
+"""`accord serve`: the web app over a project — the numbers for leaders, the workshop for teams.
+
+A thin shell over `accord.app`, like the command line: every page reads app results, every form writes through
+the same app functions as the CLI. `create_app(folder)` builds the ASGI app; `from_environment()` is the
+factory `accord serve` hands to uvicorn.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def create_app(root: Path, *, warm: bool = True):
+    from accord.web.server import build
+    return build(Path(root), warm=warm)
+
+
+def from_environment():
+    return create_app(Path(os.environ["ACCORD_SERVE_PROJECT"]))
