@@ -1,13 +1,13 @@
-"""Writing a user's files: atomic (a temporary file in the same folder, flushed, fsynced, renamed), one writer at
-a time per project (a lock file in `.accord/`), and optimistic: a writer says which content it read (its hash)
-and is refused with a `Conflict` when the file changed since, so nothing is silently overwritten.
+"""A person's change to several files at once, optimistic: the writer says which content it read (one hash over
+the files) and is refused with a `Conflict` when any of them changed since, so nothing is silently overwritten.
+
+One such change at a time per project (a lock file in `.accord/`); each file itself is written by
+`accord.project.atomic.write_file` (atomic, under its folder's lock).
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
-import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,22 +60,3 @@ def guarded(root: Path, paths: list[Path], expected: str | None = None) -> Itera
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` (UTF-8): a reader sees the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

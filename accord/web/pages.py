@@ -15,8 +15,7 @@ from accord.project.writes import Conflict
 from accord.store import accounts, audit
 from accord.web import permissions as may
 from accord.web.security import SESSION_COOKIE
-from accord.web.server import (BadForm, Refused, form_of, person_of, redirect, render, require, site_of,
-                               today_of, _local)
+from accord.web.page import Refused, _local, form_of, redirect, render, require, site_of, today_of
 
 router = APIRouter(include_in_schema=False)
 SEVERITIES = ("error", "warning", "info")
@@ -584,4 +583,3 @@ def healthz() -> Response:
     return Response("ok\n", media_type="text/plain")
 
 
-__all__ = ["router", "person_of", "BadForm"]

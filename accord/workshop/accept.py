@@ -25,7 +25,7 @@ def accept_path(project: Project) -> Path:
 def record_accept(project: Project, code: str, metrics: tuple[str, ...], owner: str, reason: str,
                   until: dt.date, today: dt.date) -> Path:
     """Append the entry; the caller holds the project's write lock."""
-    from accord.project.writes import write_atomic
+    from accord.project.atomic import write_file
     reason = " ".join((reason or "").split())
     if not reason:
         raise UserError("reason: say why the finding is accepted for now. write a reason")
@@ -57,5 +57,5 @@ def record_accept(project: Project, code: str, metrics: tuple[str, ...], owner: 
     entries.append(entry)
     out = io.StringIO()
     y.dump(doc, out)
-    write_atomic(path, out.getvalue())
+    write_file(path, out.getvalue(), name=path.name)
     return path
