@@ -320,3 +320,15 @@ def approve_as(project: Project, metric: str, by: str, on: dt.date, expected: st
     """`approve` by `by`, guarded and committed as them."""
     return write_guarded(project, approval_paths(project, metric), expected, by,
                          f"Approve the definition of {metric}, by {by}", lambda: approve(project, metric, by, on))
+
+
+def pending_approvals(project: Project) -> list[tuple[str, str]]:
+    """(decision label, metric) for each decided metric whose definition changed since it was recorded or last
+    approved: what its owners have to approve (the `unapproved-change` finding, without running the check)."""
+    from accord.project.fingerprint import fingerprint
+    out = []
+    for d in project.decisions:
+        for use in d.canonical + d.alternates:
+            if project.has_metric(use.metric) and use.fingerprint != fingerprint(project, project.metric(use.metric)):
+                out.append((d.label, use.metric))
+    return out

@@ -31,3 +31,6 @@ def run_demo(directory: Path) -> None:
     out.print(f"report: {path}")
     out.print(f"next: open the report, read {directory / 'README.md'} for what was planted, and try\n"
               f"  accord check --project {directory}\n  accord compute --project {directory} --grain quarter")
+    out.print("serve it in a browser (an account first; the demo's facilitator is revops' lead):\n"
+              f"  accord users add dev.patel@northwind.example --role facilitator --project {directory}\n"
+              f"  accord serve --project {directory}")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("compute", "touchpoints", "bridge")
+BENCHMARKS = ("compute", "touchpoints", "bridge", "web")
 
 
 def main(argv: list[str] | None = None) -> int:

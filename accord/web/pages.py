@@ -181,8 +181,9 @@ def metric(request: Request, name: str, grain: str = ""):
         "m": m, "view": view, "values": values, "grain": grain, "parents": parents, "children": children,
         "findings": findings, "decisions": decisions, "yaml": _definition_yaml(project, m),
         "history": _history(project, m.location.file),
+        "approve_base": app.content_hash(app.approval_paths(project, name)),
         "may_approve": may.may_approve(person, project, name) and any(
-            f.code == "unapproved-change" for f in findings)})
+            metric == name for _, metric in app.pending_approvals(project))})
 
 
 def _near(word, choices):
@@ -423,12 +424,8 @@ def workshop_label(request: Request, label: str):
                       "values": _prework_values(r, a),
                       "base": app.content_hash(app.prework_paths(project, t.label, r.team))})
     metrics = sorted({m.name for m in t.metrics}) if hasattr(t, "metrics") else []
-    approvable = []
-    overview = site.overview()
-    if overview is not None:
-        names = {o["metric"] for r in state["requests"] for o in r.own}
-        approvable = [f for f in overview.check.findings if f.code == "unapproved-change"
-                      and f.metrics and f.metrics[0] in names]
+    names = {o["metric"] for r in state["requests"] for o in r.own}
+    approvable = [metric for _, metric in app.pending_approvals(project) if metric in names]
     return render(request, "workshop_label.html.j2", {
         "t": t, "teams": teams, "questions": QUESTIONS, "sharper": SHARPER,
         "see_answers": may.may_see_answers(person, state["submitted"]),
@@ -436,8 +433,8 @@ def workshop_label(request: Request, label: str):
             {o["metric"] for r in state["requests"] for o in r.own}),
         "decision_base": app.content_hash(app.decision_paths(project, t.label)),
         "missing": [r.team for r in state["requests"] if r.team not in state["submitted"]],
-        "approvable": [(f, may.may_approve(person, project, f.metrics[0]),
-                        app.content_hash(app.approval_paths(project, f.metrics[0]))) for f in approvable],
+        "approvable": [(metric, may.may_approve(person, project, metric),
+                        app.content_hash(app.approval_paths(project, metric))) for metric in approvable],
         "error": None, "form": {}})
 
 
