@@ -72,8 +72,14 @@ def test_compute_json_is_alone_on_stdout_and_matches_sql(proj):
     for period, revenue, n in expected:
         assert got[("revenue", period)] == pytest.approx(float(revenue or 0))
         assert got[("orders_placed", period)] == n
-    assert len(expected) == 2  # March's only row is after the as-of date: the period is current and empty
-    assert got[("revenue", "2026-03")] == 0 and got[("orders_placed", "2026-03")] == 0
+    # March's only row is after the as-of date, so the data stops in February: March has no data (not 0)
+    assert len(expected) == 2
+    assert got[("revenue", "2026-03")] is None and got[("orders_placed", "2026-03")] is None
+    assert [r["stale"] for r in data["rows"] if r["metric"] == "revenue"] == [False, False, True]
+    last = duckdb.sql(f"""select max(cast(ordered_at as timestamp)) from read_csv('{proj}/data/orders.csv')
+                          where cast(ordered_at as timestamp) < date '2026-03-11'""").fetchall()[0][0]
+    assert data["last_data"] == [{"source": "orders", "time_column": "ordered_at", "last_data": last.isoformat(),
+                                  "metrics": ["revenue", "orders_placed"]}]
     assert [r["complete"] for r in data["rows"] if r["metric"] == "revenue"] == [True, True, False]
     assert data["dropped"] == {"revenue": {"null_time": 1}, "orders_placed": {"null_time": 1}}
 
@@ -83,7 +89,8 @@ def test_compute_csv_and_metric_selection(proj):
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     # rows 1-4 (row 5 has no time, row 6 is after the as-of date)
-    assert rows == [{"metric": "orders_placed", "period": "2026-Q1", "value": "4.0", "complete": "false"}]
+    assert rows == [{"metric": "orders_placed", "period": "2026-Q1", "value": "4.0", "complete": "false",
+                     "stale": "false"}]
 
 
 def test_unknown_metric_and_bad_options_exit_2_with_one_line(proj):
@@ -191,7 +198,7 @@ def test_main_keeps_exit_codes_and_every_byte_of_output(proj, tmp_path):
     r = run("compute", "--project", str(proj), "--grain", "day", "--format", "csv")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "metric,period,value,complete" and len(lines) > 50
+    assert lines[0] == "metric,period,value,complete,stale" and len(lines) > 50
     assert r.stdout.endswith("\n") and lines[-1].count(",") == 3
     bad = run("compute", "--project", str(proj), "--grain", "fortnight")
     assert bad.returncode == 2 and bad.stderr.startswith("--grain 'fortnight' is not one of")

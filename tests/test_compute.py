@@ -103,24 +103,46 @@ def periods(first: dt.date, today: dt.date, grain: str, fiscal: int) -> list[tup
     return [(lab, starts[lab], ends[lab]) for lab in labels]
 
 
+class Ref(list):
+    """A reference series that knows where its source's data stops: periods from `stale_from` on have no data."""
+
+    stale_from: dt.date | None = None
+
+
+def year_after(day: dt.date) -> dt.date:
+    return day + (dt.date(day.year + 1, 1, 1) - dt.date(day.year, 1, 1)) if (day.month, day.day) < (3, 1) \
+        else day + (dt.date(day.year + 2, 1, 1) - dt.date(day.year + 1, 1, 1))
+
+
 def reference(rows, aggregate, time="t", grain="month", today=TODAY, tz="UTC", fiscal=1, includes=(),
               excludes=()):
-    """[(label, start, value, complete)] for every period from the first with data to today's."""
+    """[(label, start, value, complete)] for every period from the first with data to today's.
+
+    The source's last data is its latest time up to today over every row (clauses aside): the periods after
+    the one holding it have no data (None), and those starting more than a year after it are left out.
+    """
     fn, empty = measure(aggregate)
+    days = [d for r in rows if (d := local_day(r[time], tz)) is not None and d <= today]
+    last = max(days) if days else None
     kept = []
     for r in rows:
         day = local_day(r[time], tz)
         if day is not None and day <= today and keep(r, includes, excludes):
             kept.append((day, r))
+    out = Ref()
     if not kept:
-        return []
+        return out
     first = min(d for d, _ in kept)
     by_period: dict[str, list] = {}
     for d, r in kept:
         by_period.setdefault(ref_label(d, grain, fiscal), []).append(r)
-    out = []
     for lab, start, end in periods(first, today, grain, fiscal):
-        value = fn(by_period[lab]) if lab in by_period else empty
+        if start > year_after(last):
+            break
+        stale = start > last
+        if stale and out.stale_from is None:
+            out.stale_from = start
+        value = None if stale else fn(by_period[lab]) if lab in by_period else empty
         out.append((lab, start, None if value is None else float(value), end < today))
     return out
 
@@ -132,10 +154,15 @@ def null_times(rows, time="t", includes=(), excludes=()) -> int:
 def combine(a, b, fn):
     """Two reference series joined by label; a period missing from one side counts as that side's empty value."""
     left, right = {x[0]: x for x in a}, {x[0]: x for x in b}
-    out = []
+    out = Ref()
+    stale = [s for s in (getattr(a, "stale_from", None), getattr(b, "stale_from", None)) if s is not None]
+    out.stale_from = min(stale) if stale else None
     for lab in sorted(set(left) | set(right), key=lambda k: (left.get(k) or right.get(k))[1]):
         x, y = left.get(lab), right.get(lab)
         start, complete = (x or y)[1], (x or y)[3]
+        if out.stale_from is not None and start >= out.stale_from:     # stale when any input is
+            out.append((lab, start, None, complete))
+            continue
         out.append((lab, start, fn(x[2] if x else None, y[2] if y else None), complete))
     return out
 
@@ -439,8 +466,10 @@ def test_inputs_that_start_later_count_as_empty_before_their_first_period(make_p
     net = combine(new, churn, lambda a, b: zero(a) - zero(b))
     same(got(result, "net_new_arr"), net)
     same(got(result, "churn_share"), combine(churn, new, lambda a, b: None if not b else zero(a) / b))
-    same(got(result, "double_net"), [(p, s, v * 2, c) for p, s, v, c in net])
-    assert [r.value for r in result.series("net_new_arr")] == [100, 50, -20, -5, 0]
+    same(got(result, "double_net"), [(p, s, None if v is None else v * 2, c) for p, s, v, c in net])
+    # the data stops on 1 April: May has no data yet, which is not 0
+    assert [r.value for r in result.series("net_new_arr")] == [100, 50, -20, -5, None]
+    assert [r.stale for r in result.series("net_new_arr")] == [False] * 4 + [True]
 
 
 # ---------------------------------------------------------------- time types, zones and boundaries
@@ -716,17 +745,27 @@ def test_sql_sources_join_and_union_other_sources_by_name(make_project):
         SELECT strftime(o.opened, '%Y-%m'), sum(o.amount) FILTER (WHERE l.channel = 'web')
         FROM read_parquet('{root}/data/opps.parquet') o JOIN read_csv('{root}/data/leads.csv') l USING (lead_id)
         GROUP BY 1""").fetchall())
+    # the joined rows stop in the month of their latest `opened`: later months have no data (None), not 0
+    last = con.sql(f"""
+        SELECT strftime(max(o.opened), '%Y-%m') FROM read_parquet('{root}/data/opps.parquet') o
+        JOIN read_csv('{root}/data/leads.csv') l USING (lead_id)""").fetchall()[0][0]
+    months = ("2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07")
     assert {r.period: r.value for r in result.series("web_pipeline")} == {
-        p: joined.get(p, 0) for p in ("2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07")}
-    assert joined["2026-02"] == 170 and joined["2026-03"] == 50
-    assert [r.value for r in result.series("joined_opps")] == [2, 2, 0, 0, 0, 0]
+        p: joined.get(p, 0) if p <= last else None for p in months}
+    assert joined["2026-02"] == 170 and joined["2026-03"] == 50 and last == "2026-03"
+    assert [r.value for r in result.series("joined_opps")] == [2, 2, None, None, None, None]
     union = dict(con.sql(f"""
         SELECT strftime(created, '%Y-%m'), count(*) FROM (
           SELECT created, channel FROM read_csv('{root}/data/leads.csv')
           UNION ALL SELECT created, channel FROM read_parquet('{root}/data/legacy.parquet'))
         WHERE channel IS DISTINCT FROM 'fax' GROUP BY 1""").fetchall())
+    last = con.sql(f"""
+        SELECT strftime(max(created), '%Y-%m') FROM (
+          SELECT created FROM read_csv('{root}/data/leads.csv')
+          UNION ALL SELECT created FROM read_parquet('{root}/data/legacy.parquet'))""").fetchall()[0][0]
     assert {r.period: r.value for r in result.series("leads_everywhere")} == {
-        p: union.get(p, 0) for p in ("2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07")}
+        p: union.get(p, 0) if p <= last else None
+        for p in ("2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07")}
     assert union["2026-01"] == 3
 
 

@@ -56,6 +56,22 @@ class Calendar:
         index = start.year * 12 + start.month - 1 + months
         return dt.date(index // 12, index % 12 + 1, 1)
 
+    def after(self, start: dt.date) -> dt.date:
+        """The next period's start, or the last date there is when no period starts after this one."""
+        try:
+            return self.next(start)
+        except (ValueError, OverflowError):
+            return dt.date.max
+
+    def count(self, first: dt.date, last: dt.date) -> int:
+        """How many periods start from `first` to `last` (period starts, both included), without walking them."""
+        if last < first:
+            return 0
+        if self.grain in ("day", "week"):
+            return (last - first).days // (1 if self.grain == "day" else 7) + 1
+        months = {"month": 1, "quarter": 3, "year": 12}[self.grain]
+        return ((last.year - first.year) * 12 + last.month - first.month) // months + 1
+
     def previous(self, start: dt.date) -> dt.date:
         return self.start(start - dt.timedelta(days=1))
 
@@ -76,7 +92,10 @@ class Calendar:
 
     def complete(self, start: dt.date, today: dt.date) -> bool:
         """A period is complete when it ended before today."""
-        return self.next(start) <= today
+        try:
+            return self.next(start) <= today
+        except (ValueError, OverflowError):     # it ends after the last date there is
+            return False
 
     def span(self, first: dt.date, last: dt.date) -> list[dt.date]:
         out, p = [], self.start(first)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlglot import exp
 
@@ -88,20 +89,40 @@ def _subquery(q: exp.Select, alias: str) -> exp.Subquery:
     return exp.Subquery(this=q, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def rows_query(rel: exp.Expression, period_exprs: list[exp.Expression], time_exprs: list[exp.Expression],
-               today: dt.date) -> exp.Select:
-    """Every row up to today with its period start per time column; rows with NULL time stay (period NULL)."""
-    cutoff = exp.Literal.string((today + dt.timedelta(days=1)).isoformat())
-    cutoff_date = exp.Cast(this=cutoff, to=exp.DataType.build("DATE"))
-    q = exp.select("*").from_(rel)
-    for i, p in enumerate(period_exprs):
-        q = q.select(exp.alias_(p, f"__p{i}"), copy=False)
+def rows_query(rel: exp.Expression, time_exprs: list[exp.Expression],
+               period_of: Callable[[int, exp.Expression], exp.Expression], today: dt.date) -> exp.Select:
+    """Every row up to today with its local time per time column (`__t{i}`, read once per row) and that
+    time's period start (`__p{i}` = `period_of(i, __t{i})`); rows with NULL time stay (period NULL)."""
+    timed = exp.select("*").from_(rel)
+    for i, t in enumerate(time_exprs):
+        timed = timed.select(exp.alias_(t, f"__t{i}"), copy=False)
+    q = exp.select("*").from_(_subquery(timed, "__timed"))
+    times = [exp.column(f"__t{i}") for i in range(len(time_exprs))]
+    for i, t in enumerate(times):
+        q = q.select(exp.alias_(period_of(i, t.copy()), f"__p{i}"), copy=False)
+    after = day_after(today)
+    if after is None:           # the last day there is: every time is up to it
+        return q
+    cutoff_date = exp.Cast(this=exp.Literal.string(after.isoformat()), to=exp.DataType.build("DATE"))
     keep = None
-    for t in time_exprs:
+    for t in times:
         cond = exp.Or(this=exp.Is(this=t.copy(), expression=exp.null()),
                       expression=exp.LT(this=t.copy(), expression=cutoff_date.copy()))
         keep = cond if keep is None else exp.Or(this=keep, expression=cond)
     return q.where(keep, copy=False) if keep is not None else q
+
+
+def day_after(day: dt.date) -> dt.date | None:
+    """The next day, None after the last date there is."""
+    return day + dt.timedelta(days=1) if day < dt.date.max else None
+
+
+def _last_times(q: exp.Select, times: int, source: Callable[[int], exp.Expression]) -> exp.Select:
+    """`__l{i}`: each period's latest time under time column i (a TIMESTAMP), for freshness."""
+    for i in range(times):
+        latest = exp.Cast(this=exp.Max(this=source(i)), to=exp.DataType.build("TIMESTAMP"))
+        q = q.select(exp.alias_(latest, f"__l{i}"), copy=False)
+    return q
 
 
 def _group_by(q: exp.Select, times: int) -> exp.Select:
@@ -174,6 +195,7 @@ def filter_plan(rows: exp.Select, metrics: list[MetricScan], times: int) -> Scan
             lambda n: _filtered(n, cond) if isinstance(n, exp.AggFunc) else n, copy=False)
         count = _filtered(exp.Count(this=exp.Star()), cond)
         q = q.select(exp.alias_(value, f"__m{i}", copy=False), exp.alias_(count, f"__n{i}", copy=False), copy=False)
+    q = _last_times(q, times, lambda t: exp.column(f"__t{t}"))
     q = q.from_(flags.rows(rows), copy=False)
     return ScanPlan("filter", _group_by(q, times), metrics, times, boolean_clauses=len(flags))
 
@@ -243,6 +265,8 @@ def grouped_plan(rows: exp.Select, metrics: list[MetricScan], times: int,
         outer_q = outer_q.select(exp.alias_(value, f"__m{i}", copy=False), exp.alias_(count, f"__n{i}", copy=False),
                                  copy=False)
 
+    latest = [partial(exp.Max(this=exp.column(f"__t{t}")), None) for t in range(times)]
+    outer_q = _last_times(outer_q, times, lambda t: latest[t].copy())
     guards = [f"__s{j}" for j in range(len(guarded))]
     for name, column in zip(guards, guarded.values()):
         outer_q = outer_q.select(exp.alias_(exp.Sum(this=column.copy()), name, copy=False), copy=False)

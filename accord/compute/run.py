@@ -9,8 +9,9 @@ from decimal import Decimal
 from sqlglot import exp
 
 from accord.compute.periods import Calendar
-from accord.compute.plan import (MetricScan, ScanPlan, additive_zero, choose, clause_columns, filter_plan,
-                                 grouped_plan, presence_query, rows_query, sample_query, shows_rows, unqualify)
+from accord.compute.plan import (MetricScan, ScanPlan, additive_zero, choose, clause_columns, day_after,
+                                 filter_plan, grouped_plan, presence_query, rows_query, sample_query, shows_rows,
+                                 unqualify)
 from accord.compute.relations import TEXT_TYPES, Schema, from_source, local_time
 from accord.engine import Engine
 from accord.engine.duckdb import EngineQueryError
@@ -28,9 +29,25 @@ class Row:
     start: dt.date
     value: float | None
     complete: bool
+    stale: bool = False          # after the last data of a source it reads: no data, not 0
 
     def as_dict(self) -> dict:
-        return {"metric": self.metric, "period": self.period, "value": self.value, "complete": self.complete}
+        return {"metric": self.metric, "period": self.period, "value": self.value, "complete": self.complete,
+                "stale": self.stale}
+
+
+@dataclass(frozen=True)
+class LastData:
+    """A source time column's latest time at or before as-of (None: no data up to then), and who reads it."""
+
+    source: str
+    column: str
+    time: dt.datetime | None
+    metrics: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "time_column": self.column,
+                "last_data": self.time.isoformat() if self.time else None, "metrics": list(self.metrics)}
 
 
 @dataclass
@@ -40,13 +57,24 @@ class ComputeResult:
     rows: list[Row]
     dropped: dict[str, dict[str, int]]
     plans: dict[str, ScanPlan] = field(default_factory=dict)
+    last_data: list[LastData] = field(default_factory=list)
+    last_day: dict[str, dt.date | None] = field(default_factory=dict)   # per metric: its inputs' earliest last
+    left_out: dict[str, int] = field(default_factory=dict)   # per metric: periods past one year after its data
 
     def series(self, metric: str) -> list[Row]:
         return [r for r in self.rows if r.metric == metric]
 
+    def used(self, metric: str) -> list[Row]:
+        """The metric's complete periods with data: what analyses read (the last one is the period they use)."""
+        return [r for r in self.rows if r.metric == metric and r.complete and not r.stale]
+
     def as_dict(self) -> dict:
-        return {"grain": self.grain, "as_of": self.today.isoformat(),
-                "rows": [r.as_dict() for r in self.rows], "dropped": self.dropped}
+        out = {"grain": self.grain, "as_of": self.today.isoformat(),
+               "rows": [r.as_dict() for r in self.rows], "dropped": self.dropped,
+               "last_data": [s.as_dict() for s in self.last_data]}
+        if self.left_out:
+            out["left_out"] = self.left_out
+        return out
 
 
 def resolve_metrics(project: Project, names: list[str] | None) -> list[Metric]:
@@ -123,10 +151,11 @@ def plan_source(engine: Engine, project: Project, source: Source, metrics: list[
                                 times.index(time)))
     locals_ = [local_time(schema, t, tz, Problem(source.location.file, source.location.line, 0,
                                                  f"time column '{t}' of source '{source.name}'")) for t in times]
-    periods = [calendar.start_sql(t.copy()) for t in locals_]
-    if len(locals_) > 1:
-        periods = [_past_current(p, t, calendar, today) for p, t in zip(periods, locals_)]
-    rows = rows_query(from_source(project, source), periods, locals_, today)
+    def period_of(i: int, t: exp.Expression) -> exp.Expression:
+        start = calendar.start_sql(t.copy())
+        return _past_current(start, t, calendar, today) if len(locals_) > 1 else start
+
+    rows = rows_query(from_source(project, source), locals_, period_of, today)
     columns = clause_columns(scans)
     distinct: dict[str, int] = {}
     if columns:
@@ -146,9 +175,11 @@ def _past_current(period: exp.Expression, local: exp.Expression, calendar: Calen
     With several time columns a row stays in the scan while any of its times is up to today; under a time
     after today it must count nowhere (not even in the current period) and not as a dropped NULL time.
     """
-    cutoff = exp.Cast(this=exp.Literal.string((today + dt.timedelta(days=1)).isoformat()),
-                      to=exp.DataType.build("DATE"))
-    beyond = exp.Cast(this=exp.Literal.string(calendar.next(calendar.start(today)).isoformat()),
+    after = day_after(today)
+    if after is None:           # no time is after the last date there is
+        return period
+    cutoff = exp.Cast(this=exp.Literal.string(after.isoformat()), to=exp.DataType.build("DATE"))
+    beyond = exp.Cast(this=exp.Literal.string(calendar.after(calendar.start(today)).isoformat()),
                       to=exp.DataType.build("DATE"))
     return exp.case().when(exp.GTE(this=local.copy(), expression=cutoff), beyond).else_(period)
 
@@ -168,14 +199,18 @@ def _number(v) -> float | None:
 
 
 def _run_plan(engine: Engine, project: Project, source: Source, plan: ScanPlan, metrics: list[Metric],
-              schema: Schema) -> tuple[dict[str, dict[dt.date, tuple[float | None, int]]], dict[str, int], ScanPlan]:
+              schema: Schema, today: dt.date) -> tuple[dict[str, dict[dt.date, tuple[float | None, int]]], dict[str, int], ScanPlan]:
     """Per metric, period start -> (value, rows) where rows > 0 when the period has any row; rows with no
-    time; and the plan that gave them (`_scan`).
+    time; and the plan that gave them (`_scan`), its notes holding each time column's latest time up to
+    today (`latest`, from the same scan).
 
     A metric whose plan count is only a bound (`plan.bounds`) gets its first period and its rows without
     time settled by `_settle`; its other counts say only whether its value proves rows.
     """
     records, plan = _scan(engine, source, plan)
+    plan.notes["latest"] = [max((r[f"__l{t}"] for r in records if r[f"__l{t}"] is not None
+                                 and r[f"__l{t}"].date() <= today and (plan.times == 1 or r[f"__g{t}"] == 0)),
+                                default=None) for t in range(plan.times)]
     values: dict[str, dict[dt.date, tuple[float | None, int]]] = {m.name: {} for m in metrics}
     nulls: dict[str, int] = {}
     unsure: dict[int, dt.date] = {}      # metric -> its earliest period whose value proves no row
@@ -296,12 +331,14 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
     raw: dict[str, dict[dt.date, tuple[float | None, int]]] = {}
     dropped: dict[str, dict[str, int]] = {}
     plans: dict[str, ScanPlan] = {}
+    last_data: list[LastData] = []
+    last_day: dict[str, dt.date | None] = {}
     for name, ms in by_source.items():
         source = project.source(name)
         if progress:
             progress(f"scanning {name} for {len(ms)} metric{'s' if len(ms) != 1 else ''}")
         plan = plan_source(engine, project, source, ms, schemas[name], calendar, today)
-        values, nulls, plan = _run_plan(engine, project, source, plan, ms, schemas[name])
+        values, nulls, plan = _run_plan(engine, project, source, plan, ms, schemas[name], today)
         plans[name] = plan
         for t in plan.notes["times"]:
             if schemas[name].type_of(t) in TEXT_TYPES and any(nulls.get(m.name) for m in ms):
@@ -315,6 +352,11 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
         for m in ms:
             if nulls.get(m.name):
                 dropped[m.name] = {"null_time": nulls[m.name]}
+        for t, (column, latest) in enumerate(zip(plan.notes["times"], plan.notes["latest"])):
+            readers = tuple(s.name for s in plan.metrics if s.time_index == t)
+            last_data.append(LastData(name, column, latest, readers))
+            for reader in readers:
+                last_day[reader] = _as_date(latest)
 
     current = calendar.start(today)
     firsts: dict[str, dt.date | None] = {}
@@ -326,13 +368,52 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
             zeros[m.name] = 0.0 if additive_zero(fragment(m.measure)) else None
     value = _Values(project, raw, zeros)
     rows = []
+    left_out: dict[str, int] = {}
     for m in wanted:
         first = _first(project, m, firsts)
-        for d in calendar.span(first, current) if first else ():
+        if first is None:
+            continue
+        last = _last_day(project, m, last_day)
+        end, after = current, None
+        if last is not None and _year_after(last) < current:
+            end = calendar.start(_year_after(last))
+            after = calendar.next(end)
+        stale_from = calendar.after(calendar.start(last)) if last is not None else first
+        for d in calendar.span(first, end):
             if (since and d < since) or (until and d > until):
                 continue
-            rows.append(Row(m.name, calendar.label(d), d, value.at(m.name, d), calendar.complete(d, today)))
-    return ComputeResult(grain, today, rows, dropped, plans)
+            stale = d >= stale_from
+            rows.append(Row(m.name, calendar.label(d), d, None if stale else value.at(m.name, d),
+                            calendar.complete(d, today), stale))
+        if after is not None:
+            if since and since > after:
+                after = since if calendar.start(since) == since else calendar.after(calendar.start(since))
+            more = calendar.count(after, min(current, calendar.start(until)) if until else current)
+            if more:
+                left_out[m.name] = more
+    return ComputeResult(grain, today, rows, dropped, plans, last_data,
+                         {m.name: _last_day(project, m, last_day) for m in wanted}, left_out)
+
+
+def _as_date(t: dt.datetime | dt.date | None) -> dt.date | None:
+    return t.date() if isinstance(t, dt.datetime) else t
+
+
+def _year_after(day: dt.date) -> dt.date:
+    """The same day a year later (28 February after a 29th); the last date there is at the end of time."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return dt.date.max if day.year == dt.MAXYEAR else day.replace(year=day.year + 1, day=28)
+
+
+def _last_day(project: Project, m: Metric, last_day: dict[str, dt.date | None]) -> dt.date | None:
+    """The day of a metric's last data: its time column's latest time; a ratio's or formula's is the
+    earliest of its inputs' (stale when any input is). None when no input has data up to as-of."""
+    if m.name not in last_day:
+        days = [d for r in metric_inputs(m) if (d := _last_day(project, project.metric(r), last_day))]
+        last_day[m.name] = min(days) if days else None
+    return last_day[m.name]
 
 
 def _value(found: tuple[float | None, int] | None, zero: float | None) -> float | None:

@@ -59,7 +59,7 @@ def series_text(out: Console, rows: list[dict], units: dict[str, str | None]) ->
         name = r["metric"] if r["metric"] != last else ""
         last = r["metric"]
         table.add_row(name, r["period"], format_value(r["value"], units.get(r["metric"])),
-                      "" if r["complete"] else "incomplete")
+                      "no data" if r.get("stale") else "" if r["complete"] else "incomplete")
     out.print(table)
 
 

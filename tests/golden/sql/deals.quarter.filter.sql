@@ -16,6 +16,8 @@ SELECT
     __c3) AS __m3,
   COUNT(*) FILTER(WHERE
     __c3) AS __n3,
+  CAST(MAX(__t0) AS TIMESTAMP) AS __l0,
+  CAST(MAX(__t1) AS TIMESTAMP) AS __l1,
   GROUPING(__p0) AS __g0,
   GROUPING(__p1) AS __g1
 FROM (
@@ -37,23 +39,29 @@ FROM (
     SELECT
       *,
       CASE
-        WHEN "created_at" >= CAST('2026-07-21' AS DATE)
+        WHEN __t0 >= CAST('2026-07-21' AS DATE)
         THEN CAST('2026-10-01' AS DATE)
-        ELSE CAST(DATE_TRUNC('quarter', CAST("created_at" AS DATE) - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
+        ELSE CAST(DATE_TRUNC('quarter', CAST(__t0 AS DATE) - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
       END AS __p0,
       CASE
-        WHEN "closed_on" >= CAST('2026-07-21' AS DATE)
+        WHEN __t1 >= CAST('2026-07-21' AS DATE)
         THEN CAST('2026-10-01' AS DATE)
-        ELSE CAST(DATE_TRUNC('quarter', CAST("closed_on" AS DATE) - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
+        ELSE CAST(DATE_TRUNC('quarter', CAST(__t1 AS DATE) - INTERVAL '3' MONTH) + INTERVAL '3' MONTH AS DATE)
       END AS __p1
-    FROM READ_PARQUET(
-      '<project>/data/deals.parquet'
-    )
+    FROM (
+      SELECT
+        *,
+        "created_at" AS __t0,
+        "closed_on" AS __t1
+      FROM READ_PARQUET(
+        '<project>/data/deals.parquet'
+      )
+    ) AS __timed
     WHERE
-      "created_at" IS NULL
-      OR "created_at" < CAST('2026-07-21' AS DATE)
-      OR "closed_on" IS NULL
-      OR "closed_on" < CAST('2026-07-21' AS DATE)
+      __t0 IS NULL
+      OR __t0 < CAST('2026-07-21' AS DATE)
+      OR __t1 IS NULL
+      OR __t1 < CAST('2026-07-21' AS DATE)
   ) AS __rows
 ) AS __flagged
 GROUP BY

@@ -6,7 +6,8 @@ SELECT
   MEDIAN(minutes) FILTER(WHERE
     NOT __c0) AS __m1,
   COUNT(*) FILTER(WHERE
-    NOT __c0) AS __n1
+    NOT __c0) AS __n1,
+  CAST(MAX(__t0) AS TIMESTAMP) AS __l0
 FROM (
   SELECT
     *,
@@ -16,37 +17,24 @@ FROM (
   FROM (
     SELECT
       *,
-      CAST(DATE_TRUNC(
-        'week',
-        CAST(CASE
+      CAST(DATE_TRUNC('week', CAST(__t0 AS DATE)) AS DATE) AS __p0
+    FROM (
+      SELECT
+        *,
+        CASE
           WHEN REGEXP_MATCHES(
             "opened",
             '\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$'
           )
           THEN TIMEZONE('Europe/Berlin', TRY_CAST("opened" AS TIMESTAMPTZ))
           ELSE TRY_CAST("opened" AS TIMESTAMP)
-        END AS DATE)
-      ) AS DATE) AS __p0
-    FROM READ_PARQUET(
-      '<project>/data/tickets.parquet'
-    )
+        END AS __t0
+      FROM READ_PARQUET(
+        '<project>/data/tickets.parquet'
+      )
+    ) AS __timed
     WHERE
-      CASE
-        WHEN REGEXP_MATCHES(
-          "opened",
-          '\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$'
-        )
-        THEN TIMEZONE('Europe/Berlin', TRY_CAST("opened" AS TIMESTAMPTZ))
-        ELSE TRY_CAST("opened" AS TIMESTAMP)
-      END IS NULL
-      OR CASE
-        WHEN REGEXP_MATCHES(
-          "opened",
-          '\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$'
-        )
-        THEN TIMEZONE('Europe/Berlin', TRY_CAST("opened" AS TIMESTAMPTZ))
-        ELSE TRY_CAST("opened" AS TIMESTAMP)
-      END < CAST('2026-07-21' AS DATE)
+      __t0 IS NULL OR __t0 < CAST('2026-07-21' AS DATE)
   ) AS __rows
 ) AS __flagged
 GROUP BY
