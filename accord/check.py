@@ -20,6 +20,15 @@ class Context:
     engine_factory: Callable | None = None
     analyses: dict = field(default_factory=dict)    # results worth reusing (the tree, the touchpoints)
     _engine: object = None
+    _computed: dict = field(default_factory=dict)
+
+    def computed(self, grain: str | None = None):
+        """Every metric at `grain` (default compare_grain), computed once per check: one scan per source."""
+        from accord.compute.run import compute
+        grain = grain or self.project.settings.compare_grain
+        if grain not in self._computed:
+            self._computed[grain] = compute(self.project, self.engine, None, grain, self.today)
+        return self._computed[grain]
 
     @property
     def engine(self):
@@ -39,11 +48,19 @@ def governance(ctx: Context) -> Iterable[Finding]:
     return lint(ctx.project)
 
 
+def source_freshness(ctx: Context) -> Iterable[Finding]:
+    """stale-source, from each source time column's last data time (found in the compute scan)."""
+    from accord.analyze.freshness import stale_sources
+    if not ctx.project.metrics:
+        return []
+    return stale_sources(ctx.project, ctx.computed().last_data, ctx.today)
+
+
 def label_collisions(ctx: Context) -> Iterable[Finding]:
     from accord.analyze.collisions import collisions, label_groups
     if not label_groups(ctx.project):  # nothing shares a label: no need to open the data
         return []
-    return collisions(ctx.project, ctx.engine, ctx.today)
+    return collisions(ctx.project, ctx.engine, ctx.today, ctx.computed())
 
 
 def source_disagreements(ctx: Context) -> Iterable[Finding]:
@@ -51,7 +68,7 @@ def source_disagreements(ctx: Context) -> Iterable[Finding]:
     from accord.analyze.disagreement import source_disagreements
     if not label_groups(ctx.project):
         return []
-    return source_disagreements(ctx.project, ctx.engine, ctx.today)
+    return source_disagreements(ctx.project, ctx.engine, ctx.today, ctx.computed())
 
 
 def definition_drift(ctx: Context) -> Iterable[Finding]:
@@ -93,6 +110,7 @@ def decision_governance(ctx: Context) -> Iterable[Finding]:
 
 DIAGNOSTICS: tuple[Diagnostic, ...] = (
     governance,
+    source_freshness,
     label_collisions,
     source_disagreements,
     definition_drift,

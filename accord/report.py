@@ -54,6 +54,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("focus", "Cut to the few numbers that matter",
            "Too many metrics at one level blur focus and start to compete.", "leader",
            ("too-many-metrics",)),
+    Action("fresh", "Restore data that stopped arriving",
+           "A source's data stops before today: its numbers after that are unknown, not zero.", "owners",
+           ("stale-source",)),
     Action("path", "Fix the contribution path",
            "Each number should feed a company number, in the direction it claims.", "owners",
            ("reversed-contribution", "unsupported-contribution", "orphan-metric", "cycle")),
@@ -101,7 +104,9 @@ def compute_series(ctx: ReportContext) -> tuple[dict[str, list], list[str]]:
     rows: dict[str, list] = {m.name: [] for m in project.metrics}
     try:
         for grain, names in by_grain.items():
-            for r in compute(project, ctx.engine, names, grain, ctx.today).rows:
+            result = compute(project, ctx.engine, names, grain, ctx.today)
+            ctx.last_day.update(result.last_day)
+            for r in result.rows:
                 rows[r.metric].append(r)
     except UserError as e:
         return {m.name: [] for m in project.metrics}, e.lines()
@@ -118,9 +123,13 @@ def target_status(target: Target | None, value: float | None) -> str | None:
     return "met" if met else "missed"
 
 
-def _metric_view(project: Project, m: Metric, rows: list, open_counts: dict[str, int]) -> MetricView:
+def _metric_view(project: Project, m: Metric, rows: list, open_counts: dict[str, int],
+                 last_day: dt.date | None = None) -> MetricView:
+    """The card: the last complete period with data (a period after the source's last data is no data, not
+    0), and "stale since" the last data day when a complete period has none."""
     grain = metric_grain(project, m)
-    complete = [r for r in rows if r.complete]
+    complete = [r for r in rows if r.complete and not r.stale]
+    stale = any(r.complete and r.stale for r in rows)
     last = complete[-1] if complete else None
     previous = complete[-2] if len(complete) > 1 else None
     recent = complete[-RECENT[grain]:]
@@ -132,7 +141,8 @@ def _metric_view(project: Project, m: Metric, rows: list, open_counts: dict[str,
         previous=previous.value if previous else None,
         target_status=target_status(m.target, last.value if last else None),
         series=tuple(Point(r.period, r.start, r.value) for r in recent), feeds=feeds,
-        findings=open_counts.get(m.name, 0), location=_where(m.location))
+        findings=open_counts.get(m.name, 0), location=_where(m.location),
+        stale_since=last_day.isoformat() if stale and last_day else None)
 
 
 def _where(location) -> str | None:
@@ -276,7 +286,8 @@ def _build(ctx: ReportContext, sections: tuple[SectionBuilder, ...]) -> Report:
     for f in check.open:
         for name in f.metrics:
             open_counts[name] = open_counts.get(name, 0) + 1
-    ctx.metrics = {m.name: _metric_view(project, m, rows[m.name], open_counts) for m in project.metrics}
+    ctx.metrics = {m.name: _metric_view(project, m, rows[m.name], open_counts, ctx.last_day.get(m.name))
+                   for m in project.metrics}
 
     built = {}
     for builder in sections:

@@ -21,6 +21,7 @@ class ReportContext:
     check: CheckResult
     engine_factory: Callable[[], Any]
     metrics: dict[str, MetricView] = field(default_factory=dict)
+    last_day: dict[str, dt.date | None] = field(default_factory=dict)   # each metric's last data day
     _engine: Any = None
 
     @property

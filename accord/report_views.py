@@ -53,6 +53,7 @@ class MetricView:
     feeds: tuple[str, ...]          # labels of the metrics it claims to feed
     findings: int                   # open findings naming it
     location: str
+    stale_since: str | None = None  # the day its data stops, when a complete period after it has none
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from accord.render.sarif import to_sarif
 
 DEFS = """
 sources:
-  - {name: o, path: data/o.csv, key: id, time: created_at}
+  - {name: o, path: data/o.csv, key: id, time: created_at, freshness: {warn_after: 400d, error_after: 400d}}
 metrics:
   - name: leads_created
     team: marketing

@@ -37,18 +37,44 @@ def group_label(group: LabelGroup) -> str:
     return plain[0] if plain else group.metrics[0].display_label
 
 
+def common_period(result, names: list[str]) -> dt.date | None:
+    """The start of the latest period of `result` that is complete and has data for every one of `names`."""
+    common: set[dt.date] | None = None
+    for n in set(names):
+        starts = {r.start for r in result.used(n)}
+        common = starts if common is None else common & starts
+    return max(common) if common else None
+
+
 def last_complete_values(project: Project, engine, names: list[str], today: dt.date,
-                         grain: str | None = None) -> tuple[str, dict[str, float | None]]:
-    """Each metric's value for the last complete period of `grain` (default compare_grain): one compute."""
+                         grain: str | None = None, result=None) -> tuple[str, dict[str, float | None]]:
+    """Each metric's value in the latest period of `grain` (default compare_grain) that is complete and has
+    data for all of them: one compute, or `result` when it holds them at that grain already.
+    The period is "" when there is none."""
     from accord.compute.run import compute
     grain = grain or project.settings.compare_grain
     calendar = Calendar(grain, project.settings.fiscal_year_start)
-    start = calendar.last_complete(today)
-    result = compute(project, engine, sorted(set(names)), grain, today, since=start, until=start)
-    values = {n: None for n in names}
-    for r in result.rows:
-        values[r.metric] = r.value
+    if result is None or result.grain != grain:
+        result = compute(project, engine, sorted(set(names)), grain, today)
+    start = common_period(result, names)
+    values: dict[str, float | None] = {n: None for n in names}
+    if start is None:
+        return "", values
+    for n in names:
+        values[n] = next((r.value for r in result.used(n) if r.start == start), None)
     return calendar.label(start), values
+
+
+def stale_words(result, names: list[str], period: str) -> str | None:
+    """Why a comparison reads `period`, when some metric's data stops before the last complete period."""
+    if result is None or not period:
+        return None
+    stopped = sorted(n for n in set(names)
+                     if any(r.stale and r.complete for r in result.series(n)) and result.last_day.get(n))
+    if not stopped:
+        return None
+    return (f"{period} is the latest {result.grain} complete and with data for all of them: the data of "
+            + ", ".join(f"'{n}' stops on {result.last_day[n].isoformat()}" for n in stopped))
 
 
 def spread(values: list[float | None]) -> float | None:
@@ -136,14 +162,21 @@ def covering_decision(project: Project, label: str, metrics: tuple[Metric, ...],
     return None, [m.name for m in metrics]
 
 
-def collisions(project: Project, engine, today: dt.date) -> list[Finding]:
+def collisions(project: Project, engine, today: dt.date, computed=None) -> list[Finding]:
+    """label-collision per label whose metrics differ, compared in the latest compare-grain period complete
+    and with data for all of them (`computed`: every metric at compare_grain already, else one compute);
+    duplicate-definition per definition under several names."""
+    from accord.compute.run import compute
     groups = label_groups(project)
     prints = {m.name: fingerprint(project, m) for m in project.metrics}
     findings: list[Finding] = []
     colliding = [g for g in groups if len({prints[m.name] for m in g.metrics}) > 1]
-    period, values = (last_complete_values(project, engine, [m.name for g in colliding for m in g.metrics], today)
-                      if colliding else ("", {}))
+    grain = project.settings.compare_grain
+    if colliding and (computed is None or computed.grain != grain):
+        computed = compute(project, engine, sorted({m.name for g in colliding for m in g.metrics}), grain, today)
     for g in colliding:
+        names = [m.name for m in g.metrics]
+        period, values = last_complete_values(project, engine, names, today, grain, computed)
         vals = [values.get(m.name) for m in g.metrics]
         s = spread(vals)
         strict = any(m.confidence in STRICT for m in g.metrics)
@@ -155,9 +188,11 @@ def collisions(project: Project, engine, today: dt.date) -> list[Finding]:
         first = g.metrics[0]
         label = group_label(g)
         pct = f"{s:.0%}" if s is not None else "an unknown amount"
-        title = (f"'{label}' means {len(g.metrics)} different things to {_who(list(g.metrics))}: "
-                 f"their values for {period} differ by {pct}")
-        evidence = {"label": label, "period": period, "spread": s, "spread_limit": limit,
+        when = f"their values for {period} differ by {pct}" if period else \
+            "no complete period has data for all of them, so their values cannot be compared"
+        title = f"'{label}' means {len(g.metrics)} different things to {_who(list(g.metrics))}: {when}"
+        evidence = {"label": label, "period": period, "period_chosen": stale_words(computed, names, period),
+                    "spread": s, "spread_limit": limit,
                     "definitions": [_side_by_side(project, m, prints[m.name], values.get(m.name)) for m in g.metrics],
                     "differences": differences(project, g.metrics)}
         if decision is not None:

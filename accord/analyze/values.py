@@ -1,10 +1,11 @@
 """The numbers the tree reads, in one compute() per grain: every metric's complete test-grain series, and
 its last two complete periods at the grain it is judged at (its target's, else compare_grain) and at
-compare_grain (for handoffs)."""
+compare_grain (for handoffs). Every series stops at the metric's last complete period with data: the
+periods after its source's last data are no data, never 0."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,9 +66,21 @@ class Pair:
 
 @dataclass(frozen=True)
 class Numbers:
-    test: dict[str, Series]     # complete test-grain periods
+    test: dict[str, Series]     # complete test-grain periods with data
     judged: dict[str, Pair]     # at the grain each metric's target is judged at
     compare: dict[str, Pair]    # at compare_grain
+    compare_series: dict[str, Series] = field(default_factory=dict)   # complete compare-grain periods with data
+
+    def common_pairs(self, a: str, b: str) -> tuple[Pair, Pair]:
+        """Both metrics' compare-grain pairs at the latest period complete and with data for both."""
+        sa, sb = self.compare_series.get(a), self.compare_series.get(b)
+        if sa is None or sb is None:
+            return self.compare[a], self.compare[b]
+        common = set(sa.starts) & set(sb.starts)
+        if not common:
+            return self.compare[a], self.compare[b]
+        last = max(common)
+        return _pair_at(sa, last, self.compare[a]), _pair_at(sb, last, self.compare[b])
 
 
 def judged_grain(project: Project, m: Metric) -> str:
@@ -75,22 +88,34 @@ def judged_grain(project: Project, m: Metric) -> str:
 
 
 def _series(rows, grain: str, names: list[str]) -> dict[str, Series]:
+    """Each metric's complete periods with data (a period after its source's last data is left out)."""
     by: dict[str, list] = {n: [] for n in names}
     for r in rows:
-        if r.complete and r.metric in by:
+        if r.complete and not r.stale and r.metric in by:
             by[r.metric].append(r)
     return {n: Series(grain, tuple(r.start for r in rs), tuple(r.period for r in rs), tuple(r.value for r in rs))
             for n, rs in by.items()}
 
 
+def _pair_at(s: Series, last: dt.date, fallback: Pair) -> Pair:
+    i = s.starts.index(last)
+    before = i - 1 if i > 0 else None
+    return Pair(s.grain, s.labels[i], last, s.values[i],
+                s.labels[before] if before is not None else fallback.previous_period,
+                s.values[before] if before is not None else None)
+
+
 def _pairs(series: dict[str, Series], calendar: Calendar, today: dt.date) -> dict[str, Pair]:
-    last = calendar.last_complete(today)
-    before = calendar.previous(last)
+    """Each metric's last complete period with data and the one before (the last complete period when it
+    has none, with no values)."""
+    try:
+        last = calendar.last_complete(today)
+        none = Pair(calendar.grain, calendar.label(last), last, None, calendar.label(calendar.previous(last)), None)
+    except (ValueError, OverflowError):     # no period ends before the first date there is
+        none = Pair(calendar.grain, "", dt.date.min, None, "", None)
     out = {}
     for name, s in series.items():
-        at = dict(zip(s.starts, s.values))
-        out[name] = Pair(calendar.grain, calendar.label(last), last, at.get(last), calendar.label(before),
-                         at.get(before))
+        out[name] = _pair_at(s, s.starts[-1], none) if s.starts else none
     return out
 
 
@@ -108,14 +133,10 @@ def gather(project: Project, engine, today: dt.date, names: list[str]) -> Number
         wanted.setdefault(g, [])
         if n not in wanted[g]:
             wanted[g].append(n)
-    pairs: dict[str, dict[str, Pair]] = {}
+    series: dict[str, dict[str, Series]] = {}
     for grain, ms in wanted.items():
-        cal = Calendar(grain, fy)
-        if grain == settings.test_grain:
-            pairs[grain] = _pairs({n: test[n] for n in ms}, cal, today)
-            continue
-        last = cal.last_complete(today)
-        rows = compute(project, engine, ms, grain, today, since=cal.previous(last), until=last).rows
-        pairs[grain] = _pairs(_series(rows, grain, ms), cal, today)
+        series[grain] = {n: test[n] for n in ms} if grain == settings.test_grain else \
+            _series(compute(project, engine, ms, grain, today).rows, grain, ms)
+    pairs = {grain: _pairs(s, Calendar(grain, fy), today) for grain, s in series.items()}
     judged = {n: pairs[judged_grain(project, project.metric(n))][n] for n in names}
-    return Numbers(test, judged, pairs[settings.compare_grain])
+    return Numbers(test, judged, pairs[settings.compare_grain], series[settings.compare_grain])

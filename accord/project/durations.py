@@ -1,18 +1,40 @@
-"""Durations written as `Nh`, `Nd` or `Nw`."""
+"""Durations written as `Nh`, `Nd` or `Nw`, or as dbt writes them: `{count: 2, period: day}`."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
+_PERIODS = {"minute": dt.timedelta(minutes=1), "hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1),
+            "week": dt.timedelta(weeks=1)}
+_MAX_DAYS = 3_650_000          # ten thousand years: longer is not a duration any date can hold
 
 
-def parse_duration(text: str) -> dt.timedelta:
+def parse_duration(text) -> dt.timedelta:
+    if isinstance(text, dict):
+        return _dbt_duration(text)
     m = _DURATION.match(str(text))
     if not m:
         raise ValueError(f"'{text}' is not a duration. write a number and h, d or w, such as 48h, 7d or 6w")
     n, unit = int(m.group(1)), m.group(2)
-    return {"h": dt.timedelta(hours=n), "d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n)}[unit]
+    return _bounded(n, {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1)}[unit], text)
+
+
+def _dbt_duration(value: dict) -> dt.timedelta:
+    """dbt's `{count: 2, period: day}` (period minute, hour, day or week)."""
+    count, period = value.get("count"), value.get("period")
+    if set(value) != {"count", "period"} or not isinstance(count, int) or isinstance(count, bool) or count < 0 \
+            or period not in _PERIODS:
+        raise ValueError(f"{value} is not a duration. write {{count: 2, period: day}} (period minute, hour, day "
+                         "or week) or 2d")
+    return _bounded(count, _PERIODS[period], value)
+
+
+def _bounded(n: int, unit: dt.timedelta, text) -> dt.timedelta:
+    """n units, refused (before multiplying) when longer than any date range."""
+    if n > _MAX_DAYS * dt.timedelta(days=1) // unit:
+        raise ValueError(f"'{text}' is longer than any date range. write a shorter duration, such as 30d")
+    return n * unit
 
 
 GRAIN_DAYS = {"day": 1, "week": 7, "month": 30.4375, "quarter": 91.3125, "year": 365.25}

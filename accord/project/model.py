@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from accord.findings import Location
 from accord.project.durations import parse_duration
-from accord.project.settings import Grain, Settings
+from accord.project.settings import Freshness, Grain, Settings
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SNAKE = r"^[a-z][a-z0-9_]*$"
@@ -66,6 +66,7 @@ class Source(Located):
     entity: str | None = None
     key: str | None = None
     time: str | None = None
+    freshness: Freshness | None = None    # overrides settings.freshness, key by key
 
     @field_validator("path", "table", "sql")
     @classmethod

@@ -3,11 +3,43 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from accord.project.durations import parse_duration
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
+Duration = str | dict[str, Any]
+
+
+class Freshness(BaseModel):
+    """How old a source's last data may get: a warning past `warn_after`, an error past `error_after`
+    (dbt's source freshness; durations `2d` or `{count: 2, period: day}`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    warn_after: Duration | None = None
+    error_after: Duration | None = None
+
+    @field_validator("warn_after", "error_after")
+    @classmethod
+    def _duration(cls, v):
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _in_order(self):
+        if self.warn_after is not None and self.error_after is not None \
+                and parse_duration(self.error_after) < parse_duration(self.warn_after):
+            raise ValueError("error_after is shorter than warn_after. make error_after the longer one")
+        return self
+
+    def over(self, default: "Freshness") -> "Freshness":
+        """These limits, each one not given here taken from `default`."""
+        return Freshness(warn_after=self.warn_after if self.warn_after is not None else default.warn_after,
+                         error_after=self.error_after if self.error_after is not None else default.error_after)
+
+
+DEFAULT_FRESHNESS = Freshness(warn_after="7d", error_after="30d")
 
 SETTINGS: tuple[tuple[str, Any, Any, str], ...] = (
     ("as_of", "date | None", None, 'fixed "today" for reproducible reports'),
@@ -23,6 +55,8 @@ SETTINGS: tuple[tuple[str, Any, Any, str], ...] = (
     ("handoff_loss", float, 0.10, "downstream move against its target direction that makes a collision"),
     ("synonyms", dict[str, list[str]], {}, "labels that mean the same word: {pipeline: [pipe, open pipeline]}"),
     ("baseline_rev", "str | None", None, "git revision that official definitions are held to"),
+    ("freshness", Freshness, DEFAULT_FRESHNESS, "how old a source's last data may get: {warn_after: 7d, "
+     "error_after: 30d}; a source's own freshness: overrides it"),
 )
 
 
