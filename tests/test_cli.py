@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import subprocess
@@ -110,9 +111,15 @@ def test_check_exit_codes_follow_fail_on(proj):
     assert r.returncode == 1 and "missing-owner" in r.stdout
     r = run("check", "--project", str(proj), "--format", "json")
     data = json.loads(r.stdout)
-    assert [f["code"] for f in data["findings"]] == ["missing-owner"]
+    # the orders stop on 2026-02-10 (row 6 is after as-of 2026-03-10): 28 days, past the default 7d warning
+    assert [f["code"] for f in data["findings"]] == ["missing-owner", "stale-source"]
     assert data["findings"][0]["owner"] == "lead@x.example"
     assert data["findings"][0]["location"] == {"file": "defs.yml", "line": 15}
+    stale = data["findings"][1]
+    assert stale["severity"] == "warning" and stale["location"] == {"file": "defs.yml", "line": 4}
+    assert {k: stale["evidence"][k] for k in ("last_data", "age_days", "warn_after", "error_after", "metrics")} == {
+        "last_data": "2026-02-10T00:00:00", "age_days": (dt.date(2026, 3, 10) - dt.date(2026, 2, 10)).days,
+        "warn_after": "7d", "error_after": "30d", "metrics": ["revenue", "orders_placed"]}
 
 
 def test_sarif_output_is_valid_json_with_locations(proj):
@@ -199,7 +206,7 @@ def test_main_keeps_exit_codes_and_every_byte_of_output(proj, tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "metric,period,value,complete,stale" and len(lines) > 50
-    assert r.stdout.endswith("\n") and lines[-1].count(",") == 3
+    assert r.stdout.endswith("\n") and lines[-1].count(",") == 4
     bad = run("compute", "--project", str(proj), "--grain", "fortnight")
     assert bad.returncode == 2 and bad.stderr.startswith("--grain 'fortnight' is not one of")
     missing = run("compute", "--project", str(tmp_path / "nowhere"))
