@@ -121,7 +121,7 @@ def compute(metrics: Optional[List[str]] = typer.Argument(None, help="Metrics to
         for r in data["rows"]:
             w.writerow([r["metric"], r["period"], "" if r["value"] is None else repr(r["value"]),
                         str(r["complete"]).lower(), str(r["stale"]).lower()])
-        for line in left_out_lines(result):
+        for line in result.left_out_notes():
             print(line, file=sys.stderr)
         return
     from accord.render.text import console, series_text
@@ -129,17 +129,9 @@ def compute(metrics: Optional[List[str]] = typer.Argument(None, help="Metrics to
     series_text(out, data["rows"], {m.name: m.unit for m in proj.metrics})
     for name, d in data["dropped"].items():
         out.print(f"[dim]{name}: {d['null_time']:,} rows with no time were left out[/dim]")
-    for line in left_out_lines(result):
+    for line in result.left_out_notes():
         out.print(f"[dim]{line}[/dim]")
 
-
-def left_out_lines(result) -> list[str]:
-    """How many periods were left out more than a year past the data: one line per count and last data day."""
-    groups: dict[tuple[int, dt.date], list[str]] = {}
-    for name, n in result.left_out.items():
-        groups.setdefault((n, result.last_day[name]), []).append(name)
-    return [f"{', '.join(names)}: {n:,} later {result.grain}{'s' if n != 1 else ''} with no data left out "
-            f"(more than a year after the last data, {day.isoformat()})" for (n, day), names in groups.items()]
 
 
 @app.command()

@@ -68,6 +68,15 @@ class ComputeResult:
         """The metric's complete periods with data: what analyses read (the last one is the period they use)."""
         return [r for r in self.rows if r.metric == metric and r.complete and not r.stale]
 
+    def left_out_notes(self) -> list[str]:
+        """How many periods were left out more than a year past the data: one line per count and last day."""
+        groups: dict[tuple[int, dt.date | None], list[str]] = {}
+        for name, n in self.left_out.items():
+            groups.setdefault((n, self.last_day.get(name)), []).append(name)
+        return [f"{', '.join(names)}: {n:,} later {self.grain}{'s' if n != 1 else ''} with no data left out "
+                f"(more than a year after the last data, {day.isoformat() if day else 'none'})"
+                for (n, day), names in groups.items()]
+
     def as_dict(self) -> dict:
         out = {"grain": self.grain, "as_of": self.today.isoformat(),
                "rows": [r.as_dict() for r in self.rows], "dropped": self.dropped,
