@@ -47,7 +47,7 @@ def stale_sources(project: Project, last_data: list[LastData], today: dt.date) -
         warn, error = parse_duration(limit.warn_after), parse_duration(limit.error_after)
         day = fact.time.date() if isinstance(fact.time, dt.datetime) else fact.time
         age = (today - day).days if day is not None else None
-        if age is not None and dt.timedelta(days=age) <= warn:
+        if age is not None and dt.timedelta(days=age) <= min(warn, error):
             continue
         names = readers(project, fact.metrics)
         strict = [n for n in names if project.metric(n).confidence in STRICT]

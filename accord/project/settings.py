@@ -35,8 +35,11 @@ class Freshness(BaseModel):
 
     def over(self, default: "Freshness") -> "Freshness":
         """These limits, each one not given here taken from `default`."""
-        return Freshness(warn_after=self.warn_after if self.warn_after is not None else default.warn_after,
-                         error_after=self.error_after if self.error_after is not None else default.error_after)
+        # each value was validated where it was written; merged, a source's error_after may undercut the
+        # settings' warn_after, and then it is simply the limit that applies first
+        return Freshness.model_construct(
+            warn_after=self.warn_after if self.warn_after is not None else default.warn_after,
+            error_after=self.error_after if self.error_after is not None else default.error_after)
 
 
 DEFAULT_FRESHNESS = Freshness(warn_after="7d", error_after="30d")
