@@ -47,7 +47,7 @@ ACTIONS: tuple[Action, ...] = (
            "leader", ("green-but-stalled",)),
     Action("handoffs", "Settle the handoffs between teams",
            "Where one team hands work to the next, one team's win is the next team's loss.", "leader",
-           ("handoff-collision", "missing-balancing-metric")),
+           ("handoff-collision",)),
     Action("contact", "Protect customers from over-contact",
            "Teams reach the same customers at once, during open cases or at night.", "leader",
            ("touchpoint-overload", "contact-during-open-case", "contact-in-quiet-hours")),
@@ -67,6 +67,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("upkeep", "Keep decisions current",
            "Agreed decisions need their reviews, follow-ups and acceptances kept up.", "owners",
            ("review-overdue", "follow-up-overdue", "accepted-expired")),
+    Action("balance", "Pair each volume with a quality number",
+           "A team steers a volume with no rate or quality metric over the same records, so nothing shows what "
+           "the volume is worth.", "owners", ("missing-balancing-metric",)),
     Action("define", "Tighten the definitions",
            "What a number leaves out, and what it points at, should be written down.", "owners",
            ("no-exclusions", "unknown-reference")),

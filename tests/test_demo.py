@@ -227,6 +227,42 @@ def test_feature_velocity_up_while_tickets_grow(db):
     assert tied > 300
 
 
+WEEKLY = {
+    "leads": "select date_trunc('week', created_at) w, count(*) v from ma_leads group by 1",
+    "acceptance": """select date_trunc('week', routed_at) w,
+                            count(*) filter (where status = 'Accepted') / count(*) v from crm_leads group by 1""",
+    "features": "select date_trunc('week', shipped_on) w, count(*) v from releases where kind = 'feature' group by 1",
+    "tickets": """select date_trunc('week', opened_at) w, count(*) v from cases
+                  where not coalesce(category = 'spam', false) group by 1""",
+}
+
+
+def test_planted_handoff_collisions_stay_errors_with_weekly_evidence(db, project):
+    """Lead volume vs acceptance rate and features shipped vs tickets are errors because their weekly changes
+    move against each other; the same-week correlation of 2026-Q2..Q3 is recomputed here from the files."""
+    from accord.analyze.tree import build_tree
+    engine = open_engine("duckdb", None, project.settings.timezone)
+    try:
+        tree = build_tree(project, engine, AS_OF)
+    finally:
+        engine.close()
+    handoffs = {f.metrics: f for f in tree.findings if f.code == "handoff-collision"}
+    weeks = [dt.date(2026, 4, 6) + dt.timedelta(weeks=i) for i in range(26)]          # 2026-W15 .. W40
+    for (up, down), (a, b, sign) in {("leads_created", "lead_acceptance_rate"): ("leads", "acceptance", 1),
+                                     ("features_shipped", "support_tickets"): ("features", "tickets", -1)}.items():
+        f = handoffs[(up, down)]
+        assert f.severity == "error", f.title
+        assert f.evidence["p_value_adjusted"] <= project.settings.alpha and f.evidence["lag"] == 0
+        series = {k: dict((w.date() if hasattr(w, "date") else w, v) for w, v in db.execute(WEEKLY[k]).fetchall())
+                  for k in (a, b)}
+        da = np.diff([series[a].get(w, 0) for w in weeks])
+        db_ = sign * np.diff([series[b].get(w, 0) for w in weeks])
+        assert f.evidence["weekly_correlation"] == pytest.approx(np.corrcoef(da, db_)[0, 1], abs=1e-9)
+        assert f.evidence["weekly_correlation"] < -0.5
+    errors = [f for f in handoffs.values() if f.severity == "error"]
+    assert len(errors) < len(handoffs)          # the pairs that only moved apart are info
+
+
 # ---------------------------------------------------------------- green dashboards, eroding outcomes
 
 def _ltv(db, q) -> float:

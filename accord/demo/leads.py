@@ -2,7 +2,9 @@
 
 The planted handoff collision: from April 2026 a paid-social push (lead-gen forms, free templates)
 adds about 40% more leads by 2026-Q3. The scoring model rewards form engagement, so most of them
-become MQLs; SDRs, swamped, accept about a third fewer of what reaches them.
+become MQLs; SDRs, swamped, accept about a third fewer of what reaches them. Paid social is bought in
+weekly flights, so the push's volume swings from week to week, and SDRs are most swamped in the weeks
+it is heaviest: the weekly changes of lead volume and acceptance rate move against each other.
 """
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ import numpy as np
 from accord.demo import campaigns
 from accord.demo.accounts import AccountBook
 from accord.demo.tables import Table
-from accord.demo.world import (AS_OF, DAYS, NEVER, SDRS, emails, fraction_between, ids, month_and_day, null_where,
-                               pick, plus_hours, weekday, years_since_start)
+from accord.demo.world import (AS_OF, DAYS, FIRST_MONDAY, NEVER, SDRS, SEED, WEEKS, emails, fraction_between, ids,
+                               month_and_day, null_where, pick, plus_hours, weekday, years_since_start)
 
 BASE_PER_DAY = 38.0
 PUSH_SHARE = 0.36            # extra leads from the paid-social push, as a share of the baseline, from 2026-07
 PUSH = ("2026-04-01", "2026-07-01")       # the push ramps up over 2026-Q2
 PUSH_CAMPAIGNS = ("CMP-0311", "CMP-0312")
+FLIGHT_SPREAD = 0.5         # log-sd of the push's weekly flight size (mean 1)
 MQL_SCORE = 60
 CHANNELS = ["organic", "paid_search", "webinar", "event", "paid_social", "display", "partner"]
 CHANNEL_MIX = [0.30, 0.24, 0.14, 0.08, 0.10, 0.04, 0.10]
@@ -44,11 +47,22 @@ def _holiday(days: np.ndarray) -> np.ndarray:
     return np.where(((month == 12) & (dom >= 23)) | ((month == 1) & (dom <= 2)), 0.45, 1.0)
 
 
+def _flights() -> np.ndarray:
+    """The push's spend per ISO week as a multiple of its average (mean 1), from a stream of its own."""
+    own = np.random.default_rng([SEED, 1])
+    return np.clip(own.lognormal(-FLIGHT_SPREAD ** 2 / 2, FLIGHT_SPREAD, len(WEEKS)), 0.0, 3.0)
+
+
+def _week(days: np.ndarray) -> np.ndarray:
+    return (days.astype("datetime64[D]") - FIRST_MONDAY).astype(np.int64) // 7
+
+
 def generate(rng: np.random.Generator, book: AccountBook) -> Leads:
     weekend = weekday(DAYS) >= 5
     shape = np.where(weekend, 0.4, 1.24) * _holiday(DAYS)
     base_rate = BASE_PER_DAY * (1 + 0.03 * years_since_start(DAYS)) * shape
-    push_rate = BASE_PER_DAY * PUSH_SHARE * fraction_between(DAYS, *PUSH) * shape
+    flights = _flights()
+    push_rate = BASE_PER_DAY * PUSH_SHARE * fraction_between(DAYS, *PUSH) * flights[_week(DAYS)] * shape
     base_n = rng.poisson(base_rate)
     push_n = rng.poisson(push_rate)
     day = np.concatenate([np.repeat(DAYS, base_n), np.repeat(DAYS, push_n)])
@@ -108,7 +122,8 @@ def generate(rng: np.random.Generator, book: AccountBook) -> Leads:
     keep = routed < AS_OF
     r, routed = r[keep], routed[keep]
     m = len(r)
-    overload = fraction_between(routed.astype("datetime64[D]"), *PUSH)
+    routed_day = routed.astype("datetime64[D]")
+    overload = fraction_between(routed_day, *PUSH) * flights[np.minimum(_week(routed_day), len(WEEKS) - 1)]
     p_accept = np.where(junk[r], 0.01, np.where(push[r], 0.10, 0.36 * (1 - 0.24 * overload)))
     accepted = rng.random(m) < p_accept
     decided = plus_hours(routed, np.exp(rng.normal(np.log(26), 0.8, m)))

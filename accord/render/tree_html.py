@@ -179,7 +179,7 @@ def _stalled(tree) -> list[dict]:
 def _handoffs(tree) -> list[dict]:
     out = []
     for f in tree.findings:
-        if f.code != "handoff-collision":
+        if not _is_collision(f):
             continue
         ev = f.evidence
 
@@ -190,14 +190,19 @@ def _handoffs(tree) -> list[dict]:
                     "change": f"{d['change']:+.1%}", "way": "up" if d["direction"] == "up" else "down"}
         out.append({"finding": f, "periods": " → ".join(ev["periods"]), "up": side(ev["upstream"]),
                     "down": side(ev["downstream"]), "what": ev.get("handoff") or "",
-                    "r": "—" if ev["weekly_correlation"] is None else f"{ev['weekly_correlation']:+.2f}",
-                    "changes": ev["weekly_changes"]})
+                    "r": "—" if ev["weekly_correlation"] is None else f"{ev['weekly_correlation']:+.2f}".replace("-", "−"),
+                    "lag": lag_words(ev["lag"], ev["grain"]) if ev["lag"] else None, "p": p_words(ev["p_value_adjusted"]), "changes": ev["weekly_changes"]})
     return out
+
+
+def _is_collision(f) -> bool:
+    """A handoff collision with weekly evidence; the pairs that only moved apart are in "more"."""
+    return f.code == "handoff-collision" and f.severity == "error"
 
 
 def write_tree_html(tree, out_path: Path) -> Path:
     counts = tree.verdict_counts()
-    others = [f for f in tree.findings if f.code not in ("green-but-stalled", "handoff-collision")]
+    others = [f for f in tree.findings if f.code != "green-but-stalled" and not _is_collision(f)]
     html = render_page("tree.html.j2", title=f"{tree.project} — contribution tree", tree=tree, counts=counts,
                        verdict_words={k: v[0] for k, v in VERDICT_WORDS.items()}, diagram=tree_diagram(tree),
                        metrics=_metric_rows(tree), edges=_edge_rows(tree), stalled=_stalled(tree),

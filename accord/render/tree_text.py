@@ -148,11 +148,12 @@ def tree_text(out: Console, tree) -> None:
         out.print(stack[0], soft_wrap=False)
     for code, heading in (("green-but-stalled", "Green dashboards, stalled outcome"),
                           ("handoff-collision", "Handoffs where one team's win is the next team's loss")):
-        found = [f for f in tree.findings if f.code == code]
+        found = [f for f in tree.findings if f.code == code and f.severity == "error"]
         if found:
             out.print(Text(f"\n{heading} ({len(found)})", style="bold"))
             for f in found:
                 out.print(Text("  • ") + Text(f.title))
-    rest = len([f for f in tree.findings if f.code not in ("green-but-stalled", "handoff-collision")])
+    rest = len([f for f in tree.findings
+                if f.code not in ("green-but-stalled", "handoff-collision") or f.severity != "error"])
     if rest:
         out.print(Text(f"\n{rest} more finding{'s' if rest != 1 else ''} from the tree: run accord check", style="dim"))
