@@ -11,6 +11,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from accord.errors import Problem, did_you_mean
 from accord.project.model import Located, Metric, Project, Source
+from accord.sql.allowlist import DIALECTS, check_functions, check_reads, check_table_name
 from accord.sql.expressions import (DIALECT, FragmentError, check_clause, check_formula, check_measure,
                                     parse_fragment)
 
@@ -52,7 +53,7 @@ def parse_expression(text: str) -> exp.Expression:
         tree = parse_fragment(text)
     except FragmentError as e:
         message = str(e).replace(" COMMAND statement", f" {_first_word(text)} statement", 1)
-        raise FragmentError(_plain_words(message), e.col) from None
+        raise FragmentError(_plain_words(message), e.col, e.line) from None
     try:
         sqlglot.parse_one(text, read=DIALECT, into=exp.Condition)
     except (ParseError, TokenError):
@@ -172,7 +173,34 @@ def cross_check(project: Project, names: NameCheck | None = None) -> list[Proble
     for metric in project.metrics:
         problems += _check_metric(metric, sources, metrics, names)
     problems += _metric_cycles(project.metrics, metrics)
+    problems += _check_engine_dialect(project)
     return problems
+
+
+def _check_engine_dialect(project: Project) -> list[Problem]:
+    """Fragments are written in DuckDB's SQL and pass its allow-list as they parse; on another engine, the
+    functions they become in its dialect must pass that dialect's list too, before any SQL is sent."""
+    dialect = project.config.engine.type
+    if dialect == DIALECT or dialect not in DIALECTS:
+        return []
+    parts = [(s, "sql", f"source '{s.name}': sql", s.sql, _parsed_statement) for s in project.sources if s.sql]
+    for m in project.metrics:
+        if m.kind == "simple":
+            parts.append((m, "measure", f"metric '{m.name}': measure", m.measure, _parsed))
+        for side in ("include", "exclude"):
+            parts += [(m, f"{side}.{i}.sql", f"metric '{m.name}': {side} clause '{c.name}'", c.sql, _parsed)
+                      for i, c in enumerate(getattr(m, side) or ())]
+    out = []
+    for obj, key, what, text, parse in parts:
+        try:
+            tree = parse(text)
+        except FragmentError:
+            continue  # reported where it was parsed
+        try:
+            check_functions(tree, dialect)
+        except FragmentError as e:
+            out.append(_at(obj, key, f"{what} {e}", e.col, text))
+    return out
 
 
 @lru_cache(maxsize=1024)
@@ -200,11 +228,17 @@ def _check_source(project: Project, source: Source, sources: dict[str, Source],
             out.append(_at(source, "path", f"{what}: data file '{source.path}' does not exist."
                                            f"{_near_file(project.root, source.path)} paths are relative "
                                            "to the project folder"))
+    if source.table:
+        try:
+            check_table_name(source.table)
+        except FragmentError as e:
+            out.append(_at(source, "table", f"{what}: table {e}"))
     if source.sql:
         try:
             tree = parse_fragment_statement(source.sql)
         except FragmentError as e:
-            out.append(_at(source, "sql", f"{what}: sql {e}", e.col, source.sql))
+            where = f" (its line {e.line}, column {e.col})" if "\n" in source.sql.strip() and e.col else ""
+            out.append(_at(source, "sql", f"{what}: sql{where} {e}", e.col, source.sql))
             return out
         if not isinstance(tree, exp.Query):
             out.append(_at(source, "sql", f"{what}: sql must be one SELECT. write SELECT … FROM other sources"))
@@ -254,6 +288,7 @@ def parse_fragment_statement(text: str) -> exp.Expression:
             kind = node.key.upper()
             raise FragmentError(f"contains {_article(kind)} {kind} statement. a source only "
                                 "reads: write one SELECT")
+    check_reads(trees[0], DIALECT)
     return trees[0]
 
 

@@ -19,11 +19,13 @@ _DECOMPOSABLE = (exp.Sum, exp.Count, exp.Min, exp.Max, exp.Avg)
 
 
 class FragmentError(ValueError):
-    """A fragment that is not one valid expression; `col` is 1-based inside the fragment, 0 if unknown."""
+    """A fragment that is not one valid expression, or that reads what it may not; `col` is 1-based inside the
+    fragment's `line` (1-based), 0 if unknown."""
 
-    def __init__(self, message: str, col: int = 0):
+    def __init__(self, message: str, col: int = 0, line: int = 1):
         super().__init__(message)
         self.col = col
+        self.line = line
 
 
 def parse_fragment(text: str) -> exp.Expression:
@@ -57,6 +59,8 @@ def parse_fragment(text: str) -> exp.Expression:
             raise FragmentError("names its result with AS. remove the alias: the metric's name is its name")
         raise FragmentError(f"is a {tree.key.upper()} statement, not an expression. a definition only reads "
                             "data: write one expression over the source's columns")
+    from accord.sql.allowlist import check_reads  # it builds on FragmentError, defined here
+    check_reads(tree, DIALECT)
     return tree
 
 
