@@ -10,7 +10,7 @@ from accord.project.loader import load_project
 from accord.project.references import parse_fragment_statement
 from accord.sql.allowlist import ALLOWED, check_functions, check_reads, check_table_name
 from accord.sql.expressions import FragmentError, parse_fragment
-from tests.factory import write_project
+from factory import write_project
 
 # Each reads a file, the environment, a setting, the network or runs SQL given as text.
 REFUSED_EXPRESSIONS = [
