@@ -90,13 +90,6 @@ def metric_grain(project: Project, m: Metric) -> str:
     return m.target.period if m.target else project.settings.compare_grain
 
 
-def open_project_engine(project: Project):
-    from accord.engine import open_engine
-    path = project.config.engine.path
-    return open_engine(project.config.engine.type, str(project.root / path) if path else None,
-                       project.settings.timezone)
-
-
 def compute_series(ctx: ReportContext) -> tuple[dict[str, list], list[str]]:
     """Each metric's rows at its grain: one compute() per grain in use; and the problems that stopped it."""
     from accord.compute.run import compute
@@ -275,7 +268,7 @@ def build_report(project: Project, today: dt.date, check: CheckResult, engine_fa
     """Everything the page shows; one engine serves the values and every section."""
     if sections is None:
         from accord.report_sections import SECTIONS as sections  # the sections load with the first report
-    ctx = ReportContext(project, today, check, engine_factory or (lambda: open_project_engine(project)))
+    ctx = ReportContext(project, today, check, engine_factory or (lambda: _project_engine(project)))
     try:
         return _build(ctx, sections)
     finally:
@@ -313,3 +306,8 @@ def _build(ctx: ReportContext, sections: tuple[SectionBuilder, ...]) -> Report:
                     accepted=accepted, sections=built, problems=tuple(problems), files=project.files_read,
                     items=decisions)
     return replace(report, summary=summarize(report))
+
+
+def _project_engine(project: Project):
+    from accord.compute.connect import project_engine
+    return project_engine(project)

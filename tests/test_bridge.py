@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from accord.analyze.bridge import reconcile
 from accord.compute.run import compute
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.errors import UserError
 from accord.project.loader import load_project
@@ -94,7 +95,7 @@ def steps(bridge):
 
 
 def test_every_step_known_by_construction(project):
-    with open_engine("duckdb", None) as engine:
+    with open_engine("duckdb", None, sandbox=project_sandbox(project)) as engine:
         br = reconcile(project, engine, "a", "b", "2026-Q2")
     # A: ids 1, 2, 5 (3 is a Lead, 4 and 6 tests, 7 in Q3, the keyless row counts but cannot be matched)
     assert br.a["value"] == 100 + 200 + 70 + 5
@@ -115,7 +116,7 @@ def test_every_step_known_by_construction(project):
 
 
 def test_a_value_equals_compute(project):
-    with open_engine("duckdb", None) as engine:
+    with open_engine("duckdb", None, sandbox=project_sandbox(project)) as engine:
         br = reconcile(project, engine, "b", "a", "2026-Q2")
         rows = compute(project, engine, ["a", "b"], "quarter", dt.date(2026, 10, 1))
     values = {(r.metric, r.period): r.value for r in rows.rows}
@@ -123,7 +124,7 @@ def test_a_value_equals_compute(project):
 
 
 def test_same_source_pairs_match_each_row_with_itself(project):
-    with open_engine("duckdb", None) as engine:
+    with open_engine("duckdb", None, sandbox=project_sandbox(project)) as engine:
         br = reconcile(project, engine, "a_count", "a_all", "2026-Q2")
     # a_count: ids 1,2,3,5,<null> (4, 6 tests); a_all counts the distinct ids of Q2: 1,2,3,4,5,6 (NULL is no id)
     assert (br.a["value"], br.b["value"]) == (5, 6)
@@ -133,7 +134,7 @@ def test_same_source_pairs_match_each_row_with_itself(project):
 
 
 def test_refusals(project):
-    with open_engine("duckdb", None) as engine:
+    with open_engine("duckdb", None, sandbox=project_sandbox(project)) as engine:
         for args, words in ((("a", "invoices"), "different entities"), (("a_median", "a"), "not additive"),
                             (("rate", "a"), "bridge its numerator and denominator"),
                             (("a", "bb"), "Did you mean 'b'?")):
@@ -215,7 +216,7 @@ def test_steps_sum_to_the_gap(tmp_path_factory, rows_a, rows_b, clauses_a, claus
             "  - {name: sb, path: b.parquet, entity: e, key: id, time: created_at}\nmetrics:\n"
             + _metric("ma", "sa", clauses_a) + _metric("mb", "sb", clauses_b))
     project = load_project(write_project(root, {"defs.yml": defs}))
-    with open_engine("duckdb", None) as engine:
+    with open_engine("duckdb", None, sandbox=project_sandbox(project)) as engine:
         br = reconcile(project, engine, "ma", "mb", "2026-Q2")
     assert br.a["value"] == _brute(by_a, clauses_a) and br.b["value"] == _brute(by_b, clauses_b)
     assert sum(s.delta for s in br.steps) == br.b["value"] - br.a["value"]
@@ -227,7 +228,7 @@ def test_check_bridges_sources_that_share_a_label(tmp_path):
     defs = DEFS.replace("  - name: a\n    team: sales", "  - name: a\n    label: Pipeline\n    team: sales")
     defs = defs.replace("  - name: b\n    team: marketing", "  - name: b\n    label: pipeline\n    team: marketing")
     project = load_project(write_project(tmp_path, {"defs.yml": defs, "data/a.csv": A_ROWS, "data/b.csv": B_ROWS}))
-    with open_engine("duckdb", None) as engine:
+    with open_engine("duckdb", None, sandbox=project_sandbox(project)) as engine:
         [f] = source_disagreements(project, engine, dt.date(2026, 10, 1))
     # last complete quarter: Q3. A counts id 7 (999); B counts id 5 (70, dated Q2 in A)
     assert f.metrics == ("a", "b") and f.evidence["period"] == "2026-Q3"

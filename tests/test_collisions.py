@@ -8,6 +8,7 @@ import pytest
 from factory import write_project
 
 from accord.analyze.collisions import collisions, differences, spread
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.project.fingerprint import fingerprint
 from accord.project.labels import normalize_label
@@ -125,7 +126,7 @@ def test_fingerprints_ignore_form_and_follow_meaning(tmp_path):
 
 def test_collision_values_spread_and_words(tmp_path):
     p = _project(tmp_path)
-    with open_engine("duckdb", None) as engine:
+    with open_engine("duckdb", None, sandbox=project_sandbox(p)) as engine:
         found = collisions(p, engine, dt.date(2026, 7, 20))
     [c] = _find(found, "label-collision")
     assert c.metrics == ("marketing_pipeline", "sales_pipeline") and c.teams == ("marketing", "sales")
@@ -157,14 +158,15 @@ def test_collision_severity(tmp_path, confidence, limit, severity):
                                     "data/crm.csv": DATA, "data/ma.csv": DATA},
                          f"project: c\nsettings: {{as_of: 2026-07-20, synonyms: {{pipeline: [pipe]}}, "
                          f"collision_spread: {limit}}}\n")
-    with open_engine("duckdb", None) as engine:
-        [c] = _find(collisions(load_project(root), engine, dt.date(2026, 7, 20)), "label-collision")
+    p = load_project(root)
+    with open_engine("duckdb", None, sandbox=project_sandbox(p)) as engine:
+        [c] = _find(collisions(p, engine, dt.date(2026, 7, 20)), "label-collision")
     assert c.severity == severity
 
 
 def test_without_the_synonym_there_is_no_collision(tmp_path):
     p = _project(tmp_path, synonyms="{}")
-    with open_engine("duckdb", None) as engine:
+    with open_engine("duckdb", None, sandbox=project_sandbox(p)) as engine:
         assert _find(collisions(p, engine, dt.date(2026, 7, 20)), "label-collision") == []
 
 
@@ -184,8 +186,9 @@ decisions:
         write_project(root, {"defs.yml": DEFS.replace("CONFIDENCE", "directional"), "data/crm.csv": DATA,
                              "data/ma.csv": DATA, "decisions.yml": decision.replace("FP", recorded)},
                       "project: c\nsettings: {as_of: 2026-07-20, synonyms: {pipeline: [pipe]}}\n")
-        with open_engine("duckdb", None) as engine:
-            [c] = _find(collisions(load_project(root), engine, dt.date(2026, 7, 20)), "label-collision")
+        p = load_project(root)
+        with open_engine("duckdb", None, sandbox=project_sandbox(p)) as engine:
+            [c] = _find(collisions(p, engine, dt.date(2026, 7, 20)), "label-collision")
         assert c.severity == severity
         assert c.evidence["decision"]["uncovered"] == ([] if severity == "info" else ["marketing_pipeline"])
 

@@ -27,6 +27,7 @@ from factory import ref_label
 import accord.compute.plan as plan_module
 import accord.compute.run as run_module
 from accord.compute.run import compute
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.errors import UserError
 
@@ -173,7 +174,7 @@ def run(project, tz=None, **kw):
     kw.setdefault("today", TODAY)
     path = project.config.engine.path
     engine = open_engine("duckdb", str(project.root / path) if path else None,
-                         tz or project.settings.timezone)
+                         tz or project.settings.timezone, project_sandbox(project))
     try:
         return compute(project, engine, **kw)
     finally:
@@ -647,7 +648,7 @@ def test_the_last_instant_of_today_counts_and_midnight_after_does_not(make_proje
 def test_settings_as_of_is_today_when_none_is_given(make_project):
     project = make_project([source()], [{"name": "orders", "source": "orders", "measure": "count(*)"}],
                            orders_data(), settings={"as_of": "2026-02-14"})
-    engine = open_engine("duckdb", None, "UTC")
+    engine = open_engine("duckdb", None, "UTC", project_sandbox(project))
     result = compute(project, engine, grain="month")
     engine.close()
     assert result.today == D(2026, 2, 14)
@@ -660,7 +661,7 @@ def test_without_as_of_today_is_the_clock_in_the_project_zone(make_project, zone
     project = make_project([source()], [{"name": "orders", "source": "orders", "measure": "count(*)"}],
                            orders_data(), settings={"timezone": zone})
     before = dt.datetime.now(ZoneInfo(zone)).date()
-    engine = open_engine("duckdb", None, "UTC")
+    engine = open_engine("duckdb", None, "UTC", project_sandbox(project))
     result = compute(project, engine)
     engine.close()
     assert result.today in {before, dt.datetime.now(ZoneInfo(zone)).date()}
@@ -1044,7 +1045,7 @@ def test_a_first_period_whose_values_prove_no_row_still_starts_the_series(make_p
                     "include": clauses("fee > 3.5")})          # first rows in March, and they sum to 0
     project = make_project([source()], metrics, {"data/orders.parquet": table(columns, rows)})
     force(monkeypatch, "grouped", grouped)
-    engine = CountingEngine(open_engine("duckdb", None, "UTC"))
+    engine = CountingEngine(open_engine("duckdb", None, "UTC", project_sandbox(project)))
     result = compute(project, engine, today=D(2026, 3, 31), grain="month")
     engine.close()
     data = dicts(columns, rows)
@@ -1092,7 +1093,7 @@ def test_a_sum_under_a_per_row_clause_stays_exact_when_a_failing_row_is_not_fini
     rows = [(D(2026, 1, 5), 1.5, 1.0, True), (D(2026, 1, 6), bad, 0.1, True), (D(2026, 2, 5), 2.0, 1.0, False)]
     project, data = sums_project(make_project, rows)
     force(monkeypatch, "grouped", ())
-    engine = CountingEngine(open_engine("duckdb", None, "UTC"))
+    engine = CountingEngine(open_engine("duckdb", None, "UTC", project_sandbox(project)))
     result = compute(project, engine, today=D(2026, 3, 31))
     engine.close()
     plan = result.plans["orders"]
@@ -1119,7 +1120,7 @@ def test_values_that_prove_their_rows_need_no_second_query(make_project, monkeyp
                for i, m in enumerate(("sum(amount)", "avg(amount)", "count(*)"))]
     project = make_project([source()], metrics, {"data/orders.parquet": table(columns, rows)})
     force(monkeypatch, "grouped", ())
-    engine = CountingEngine(open_engine("duckdb", None, "UTC"))
+    engine = CountingEngine(open_engine("duckdb", None, "UTC", project_sandbox(project)))
     result = compute(project, engine, today=D(2026, 3, 31), grain="month")
     engine.close()
     assert [kind(q) for q in engine.queries if not isinstance(q, exp.Describe)] == ["sample", "scan"]
@@ -1137,7 +1138,7 @@ def test_all_metrics_over_one_source_are_one_scan(make_project):
              {"name": "diff", "formula": "m0 - m6"}]
     project = make_project([source(), source("other", "data/orders.csv")], [m for m, _, _ in specs] + extra,
                            {**orders_data(), **orders_data("csv")})
-    engine = CountingEngine(open_engine("duckdb", None, "UTC"))
+    engine = CountingEngine(open_engine("duckdb", None, "UTC", project_sandbox(project)))
     result = compute(project, engine, today=TODAY)
     engine.close()
     kinds = []

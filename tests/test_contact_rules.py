@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from accord.analyze.contact_log import ContactLog, micros
 from accord.analyze.contact_rules import cap_marks, cap_walk, plan_rules, stats_query
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 
 from test_touchpoints import BASE, TODAY, Source, write
@@ -81,7 +82,7 @@ def test_the_window_query_finds_exactly_the_customers_ever_over_the_cap(tmp_path
              {"name": "sales cap", "max_touches": most, "within": f"{within}h", "teams": ["sales"]}]
     root: Path = tmp_path_factory.mktemp("p")
     project = write(root, [mail, crm], rules, outcome=[])
-    engine = open_engine("duckdb", None, "Europe/Berlin")
+    engine = open_engine("duckdb", None, "Europe/Berlin", project_sandbox(project))
     try:
         log = ContactLog(project, engine, TODAY)
         plan = plan_rules(log)

@@ -15,6 +15,7 @@ import pytest
 
 from accord.compute.run import compute
 from accord.demo import write_demo
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.project.loader import load_project
 
@@ -105,7 +106,7 @@ def test_loads_without_errors(project):
 
 
 def test_computes_every_metric(project):
-    engine = open_engine("duckdb", None, project.settings.timezone)
+    engine = open_engine("duckdb", None, project.settings.timezone, project_sandbox(project))
     try:
         result = compute(project, engine, grain="quarter", today=AS_OF)
     finally:

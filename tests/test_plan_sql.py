@@ -16,6 +16,7 @@ import pytest
 import accord.compute.plan as plan_module
 import accord.compute.run as run_module
 from accord.compute.run import compute
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 
 GOLDEN = Path(__file__).parent / "golden" / "sql"
@@ -83,7 +84,7 @@ def plans(project, grain="month", strategy=None, monkeypatch=None):
             return "grouped", tuple(sorted(distinct))
         monkeypatch.setattr(plan_module, "choose", choose)
         monkeypatch.setattr(run_module, "choose", choose)
-    engine = open_engine("duckdb", None, "Europe/Berlin")
+    engine = open_engine("duckdb", None, "Europe/Berlin", project_sandbox(project))
     try:
         return compute(project, engine, grain=grain, today=TODAY).plans
     finally:

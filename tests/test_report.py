@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from accord.check import run_check
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.project.loader import load_project
 from accord.render.html import render_report, write_report
@@ -128,7 +129,7 @@ def _write(root: Path, extra: dict[str, str] | None = None) -> Path:
 def shop(tmp_path_factory):
     root = _write(tmp_path_factory.mktemp("shop"))
     project = load_project(root)
-    result = run_check(project, TODAY, lambda: open_engine("duckdb", None, project.settings.timezone))
+    result = run_check(project, TODAY, lambda: open_engine("duckdb", None, project.settings.timezone, project_sandbox(project)))
     out_dir = tmp_path_factory.mktemp("out")
     path = write_report(project, TODAY, result, out_dir / "report.html")
     return project, result, path, path.read_text(encoding="utf-8")
@@ -326,7 +327,7 @@ def test_sections_are_left_out_without_data(shop, tmp_path):
     flat = re.sub(r"\n    parents: \[.*?\]", "", METRICS_YML)
     root = _write(tmp_path / "p", {"metrics/shop.yml": flat})
     project = load_project(root)
-    result = run_check(project, TODAY, lambda: open_engine("duckdb", None, "UTC"))
+    result = run_check(project, TODAY, lambda: open_engine("duckdb", None, "UTC", project_sandbox(project)))
     assert 'id="tree"' not in render_report(build_report(project, TODAY, result))
 
 
@@ -354,7 +355,7 @@ decisions:
 """
     root = _write(tmp_path / "p", {"decisions.yml": decisions})
     project = load_project(root)
-    result = run_check(project, TODAY, lambda: open_engine("duckdb", None, "UTC"))
+    result = run_check(project, TODAY, lambda: open_engine("duckdb", None, "UTC", project_sandbox(project)))
     text = visible_text(write_report(project, TODAY, result, tmp_path / "r.html").read_text(encoding="utf-8"))
     part = text[text.index("Decisions on record"):]
     for words in ("Web orders", "Whether store pickups count as web orders", "Rename the dashboard tile",

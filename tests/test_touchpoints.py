@@ -21,6 +21,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from accord.analyze.touchpoints import touchpoint_findings, touchpoints
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.errors import UserError
 from accord.project.loader import load_project
@@ -112,7 +113,7 @@ def write(root: Path, sources: list[Source], rules: list[dict], periods: dict | 
 
 
 def run(project, today: dt.date, customer: str | None = None):
-    engine = open_engine("duckdb", None, project.settings.timezone)
+    engine = open_engine("duckdb", None, project.settings.timezone, project_sandbox(project))
     try:
         return touchpoints(project, engine, today, customer)
     finally:
@@ -293,7 +294,7 @@ def test_each_touch_of_a_timeline_is_marked_with_the_rules_it_breaks(tmp_path, s
     project = write(tmp_path / "p", sources, RULES, periods, seed=seed)
     want = brute(sources, RULES, TODAY, periods)
     busiest = sorted(want["log"], key=lambda c: (-len(want["log"][c]), c))[:3]
-    engine = open_engine("duckdb", None, TZ)
+    engine = open_engine("duckdb", None, TZ, project_sandbox(project))
     try:
         for c in busiest:
             line = touchpoints(project, engine, TODAY, customer=c).timeline
@@ -499,7 +500,7 @@ def test_findings_per_rule_broken_with_counts_by_team_worst_timelines_and_the_ru
     sources, periods = random_world(5)
     project = write(tmp_path / "p", sources, RULES, periods, seed=5)
     want = brute(sources, RULES, TODAY, periods)
-    engine = open_engine("duckdb", None, TZ)
+    engine = open_engine("duckdb", None, TZ, project_sandbox(project))
     try:
         findings = touchpoint_findings(project, engine, TODAY)
     finally:
@@ -521,7 +522,7 @@ def test_findings_per_rule_broken_with_counts_by_team_worst_timelines_and_the_ru
 def test_no_findings_when_the_policy_names_what_does_not_exist(tmp_path):
     project = write(tmp_path / "p", [Source("mail", "marketing", "ts", [("A", at(1))])],
                     [{"name": "b", "block_teams": ["marketing"], "while": "nowhere"}])
-    engine = open_engine("duckdb", None, TZ)
+    engine = open_engine("duckdb", None, TZ, project_sandbox(project))
     try:
         assert touchpoint_findings(project, engine, TODAY) == []      # unknown-reference says it already
         with pytest.raises(UserError, match="no state of the policy"):

@@ -22,6 +22,7 @@ from statsmodels.tsa.stattools import grangercausalitytests
 from test_trend import mann_kendall_upper, median_pairwise_slope
 
 from accord.analyze.tree import build_tree
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.project.loader import load_project
 
@@ -150,7 +151,7 @@ def built(tmp_path_factory):
     }
     (root / "definitions.yml").write_text(json.dumps(defs, indent=1))
     project = load_project(root)
-    engine = open_engine("duckdb", None, "UTC")
+    engine = open_engine("duckdb", None, "UTC", project_sandbox(project))
     try:
         tree = build_tree(project, engine, TODAY)
     finally:
@@ -415,7 +416,7 @@ def test_no_data_cycles_and_unknown_parents(make_project):
          {"name": "b", "source": "s", "measure": "sum(amount)", "parents": [{"metric": "a"}, {"metric": "nope"}]},
          {"name": "c", "source": "s", "measure": "avg(amount)", "level": "company"}],
         data={"data/s.parquet": table})
-    engine = open_engine("duckdb", None, "UTC")
+    engine = open_engine("duckdb", None, "UTC", project_sandbox(project))
     try:
         tree = build_tree(project, engine, TODAY)
     finally:

@@ -7,6 +7,7 @@ import pytest
 from factory import snapshot, write_project
 from ruamel.yaml import YAML
 
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.errors import UserError
 from accord.project.loader import load_project
@@ -102,7 +103,7 @@ def project(tmp_path):
 
 
 def _kit(project, labels=("Pipeline",)):
-    with open_engine("duckdb", None) as engine:
+    with open_engine("duckdb", None, sandbox=project_sandbox(project)) as engine:
         return build_kit(project, list(labels), TODAY, engine)
 
 

@@ -1,6 +1,18 @@
-"""DuckDB, the embedded default: user data is opened read-only."""
+"""DuckDB, the embedded default, in a sandbox: user data is opened read-only, and a query reads only files in
+the data folders — no other file, no extension, no network, no setting changed.
+
+Before any SQL of the user's runs, the session is set: external access off (only the data folders are
+readable), extensions never installed or loaded, the data folders as the only allowed directories, a private
+temporary folder for spilling (outside the project), memory and thread limits, and the configuration locked,
+so nothing a query says can undo it. A query running past the timeout is interrupted.
+"""
 from __future__ import annotations
 
+import shutil
+import tempfile
+import threading
+import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -11,6 +23,8 @@ from accord.errors import UserError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from accord.engine import Sandbox
+
 
 class EngineQueryError(Exception):
     """The engine refused a query (a missing column, a bad cast...): callers map it to the YAML."""
@@ -19,13 +33,33 @@ class EngineQueryError(Exception):
 class DuckDBEngine:
     dialect = "duckdb"
 
-    def __init__(self, database: str | None = None, timezone: str = "UTC"):
+    def __init__(self, database: str | None = None, timezone: str = "UTC", sandbox: Sandbox | None = None):
+        from accord.engine import Sandbox
+        sandbox = sandbox or Sandbox()
+        self._timeout = sandbox.timeout
+        self._temp = tempfile.mkdtemp(prefix="accord-duckdb-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._temp, True)
+        config: dict[str, Any] = {
+            "autoinstall_known_extensions": False, "autoload_known_extensions": False,
+            "python_enable_replacements": False,  # never scan the calling Python code's variables as tables
+            "temp_directory": self._temp,  # spilling never writes into the user's folder
+            "preserve_insertion_order": False,  # every result accord reads is grouped or ordered explicitly
+        }
+        if sandbox.memory_amount():
+            config["memory_limit"] = sandbox.memory_amount()
+        if sandbox.threads:
+            config["threads"] = sandbox.threads
         try:
-            self._con = duckdb.connect(database or ":memory:", read_only=bool(database))
+            self._con = duckdb.connect(database or ":memory:", read_only=bool(database), config=config)
         except duckdb.Error as e:
-            raise UserError(f"accord.yml: cannot open DuckDB database '{database}': {e}. check engine.path")
-        self._con.execute(f"SET TimeZone = '{timezone}'")
-        self._con.execute("SET enable_progress_bar = false")
+            self._cleanup()
+            raise UserError(f"accord.yml: cannot open DuckDB database '{database}': {str(e).splitlines()[0]}. "
+                            "check engine.path")
+        directories, files = sandbox.readable()
+        for statement in (f"SET TimeZone = {_literal(timezone)}", "SET enable_progress_bar = false",
+                          f"SET allowed_directories = {_list(directories)}", f"SET allowed_paths = {_list(files)}",
+                          "SET enable_external_access = false", "SET lock_configuration = true"):
+            self._con.execute(statement)
 
     def query(self, ast: exp.Expression | str) -> pa.Table:
         return self._run(ast, lambda rel: rel.to_arrow_table())
@@ -39,18 +73,51 @@ class DuckDBEngine:
         return self._run(ast, rows)
 
     def _run(self, ast: exp.Expression | str, fetch):
-        """`fetch` applied to the query's relation; the engine's refusal as EngineQueryError (one line)."""
+        """`fetch` applied to the query's relation; the engine's refusal as EngineQueryError (one line); a query
+        past the timeout interrupted, as a UserError."""
         sql = ast if isinstance(ast, str) else ast.sql(dialect=self.dialect)
+        timed_out = threading.Event()
+
+        def stop() -> None:
+            timed_out.set()
+            self._con.interrupt()
+
+        timer = threading.Timer(self._timeout.total_seconds(), stop)
+        timer.daemon = True
+        timer.start()
         try:
             return fetch(self._con.sql(sql))
         except duckdb.Error as e:
+            if timed_out.is_set():
+                raise UserError(f"accord.yml: a query ran longer than engine.timeout ({_duration(self._timeout)}) "
+                                "and was stopped. raise engine.timeout, or compute fewer metrics or periods") \
+                    from None
             raise EngineQueryError(str(e).split("\n")[0]) from e
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         self._con.close()
+        self._cleanup()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _list(items: list[str]) -> str:
+    return "[" + ", ".join(_literal(i) for i in items) + "]"
+
+
+def _duration(d) -> str:
+    seconds = int(d.total_seconds())
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

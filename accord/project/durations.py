@@ -1,4 +1,5 @@
-"""Durations written as `Nh`, `Nd` or `Nw`, or as dbt writes them: `{count: 2, period: day}`."""
+"""Durations written as `Nh`, `Nd` or `Nw`, or as dbt writes them: `{count: 2, period: day}`; time limits
+as `Ns`, `Nm` or `Nh`."""
 from __future__ import annotations
 
 import datetime as dt
@@ -35,6 +36,19 @@ def _bounded(n: int, unit: dt.timedelta, text) -> dt.timedelta:
     if n > _MAX_DAYS * dt.timedelta(days=1) // unit:
         raise ValueError(f"'{text}' is longer than any date range. write a shorter duration, such as 30d")
     return n * unit
+
+
+_TIME_LIMIT = re.compile(r"^\s*(\d+)\s*([smh])\s*$")
+
+
+def parse_time_limit(text: str) -> dt.timedelta:
+    """A time limit such as `30s`, `10m` or `2h` (minutes exist here, never in lags, where `m` could be read
+    as months)."""
+    m = _TIME_LIMIT.match(str(text))
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"'{text}' is not a time limit. write a number above 0 and s, m or h, such as 30s, 10m "
+                         "or 2h")
+    return dt.timedelta(seconds=int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)])
 
 
 GRAIN_DAYS = {"day": 1, "week": 7, "month": 30.4375, "quarter": 91.3125, "year": 365.25}

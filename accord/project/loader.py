@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from accord.errors import Problem, UserError, did_you_mean
 from accord.findings import Location
+from accord.project.data_folders import data_folders, refusal, why_unreadable
 from accord.project.model import SECTIONS, Config, Project
 from accord.project.references import NameCheck, cross_check
 from accord.project.yamlfile import plain, position, read_yaml, value_positions
@@ -151,14 +152,37 @@ def _check_globs(root: Path, config: Config, doc: Any) -> list[Problem]:
 
 
 def _check_engine(root: Path, config: Config, doc: Any) -> list[Problem]:
-    """The engine's database file exists: opening a missing one would create it in the user's folder."""
+    """The data folders (settings.data_paths) exist and are not hidden; the engine's database file is inside
+    them, and exists: opening a missing one would create it in the user's folder."""
     out = []
+    for i, p in enumerate(config.settings.data_paths):
+        line, col = position(doc, ("settings", "data_paths", i), value=True)
+        folder = root / Path(p).expanduser()
+        hidden = [part for part in Path(p).parts if part.startswith(".") and part not in (".", "..")]
+        if hidden:
+            out.append(Problem(CONFIG_FILE, line, col, f"settings.data_paths: '{p}' is a hidden folder "
+                                                       f"('{hidden[0]}'); hidden folders are never read as data. "
+                                                       "list the data folder itself"))
+        elif not _is_dir(folder):
+            out.append(Problem(CONFIG_FILE, line, col, f"settings.data_paths: '{p}' is not a folder. list an "
+                                                       "existing folder, absolute or relative to the project"))
     engine_path = config.engine.path
-    if engine_path and not (root / engine_path).is_file():
+    if engine_path:
         line, col = position(doc, ("engine", "path"), value=True)
-        out.append(Problem(CONFIG_FILE, line, col, f"engine path '{engine_path}' does not exist. fix engine.path, "
-                                                   "or remove it to use an in-memory DuckDB"))
+        reason = why_unreadable(root / engine_path, data_folders(root, config.settings.data_paths))
+        if reason:
+            out.append(Problem(CONFIG_FILE, line, col, refusal("engine path", engine_path, reason)))
+        elif not (root / engine_path).is_file():
+            out.append(Problem(CONFIG_FILE, line, col, f"engine path '{engine_path}' does not exist. fix "
+                                                       "engine.path, or remove it to use an in-memory DuckDB"))
     return out
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def _section(key: str, model: type[BaseModel], doc: dict, rel: str, sections: dict,

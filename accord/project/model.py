@@ -6,6 +6,7 @@ so every finding and error can point at YAML.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -13,11 +14,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from accord.findings import Location
-from accord.project.durations import parse_duration
+from accord.project.durations import parse_duration, parse_time_limit
 from accord.project.settings import Freshness, Grain, Settings
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SNAKE = r"^[a-z][a-z0-9_]*$"
+MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$", re.IGNORECASE)
 
 
 class Model(BaseModel):
@@ -312,6 +314,25 @@ class Accept(Located):
 class EngineConfig(Model):
     type: Literal["duckdb"] = "duckdb"
     path: str | None = None
+    memory_limit: str = "75%"          # of the machine's memory, or an amount such as 4GB
+    threads: int | None = Field(default=None, ge=1)   # default: every core
+    timeout: str = "10m"               # a query running longer is stopped
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, v: str) -> str:
+        if not MEMORY.match(v):
+            raise ValueError(f"'{v}' is not an amount of memory. write a share of the machine's memory such as "
+                             "75%, or an amount such as 4GB or 512MB")
+        if v.strip().endswith("%") and not 0 < float(v.strip()[:-1]) <= 100:
+            raise ValueError(f"'{v}' is not a share between 0% and 100%. write such as 75%")
+        return v
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: str) -> str:
+        parse_time_limit(v)
+        return v
 
 
 class ServeConfig(Model):

@@ -10,6 +10,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from accord.errors import Problem, did_you_mean
+from accord.project.data_folders import data_folders, refusal, why_unreadable
 from accord.project.model import Located, Metric, Project, Source
 from accord.sql.allowlist import DIALECTS, check_functions, check_reads, check_table_name
 from accord.sql.expressions import (DIALECT, FragmentError, check_clause, check_formula, check_measure,
@@ -221,7 +222,11 @@ def _check_source(project: Project, source: Source, sources: dict[str, Source],
     what = f"source '{source.name}'"
     if source.path:
         fmt = file_format(source.path)
-        if fmt is None:
+        reason = why_unreadable(project.root / source.path,
+                                data_folders(project.root, project.settings.data_paths))
+        if reason:
+            out.append(_at(source, "path", refusal(f"{what}: data file", source.path, reason)))
+        elif fmt is None:
             out.append(_at(source, "path", f"{what}: '{source.path}' is not a csv, parquet or json file. "
                                            "use one of .csv .tsv .parquet .json .jsonl"))
         elif not _is_file(project.root / source.path):

@@ -60,6 +60,8 @@ SETTINGS: tuple[tuple[str, Any, Any, str], ...] = (
     ("baseline_rev", "str | None", None, "git revision that official definitions are held to"),
     ("freshness", Freshness, DEFAULT_FRESHNESS, "how old a source's last data may get: {warn_after: 7d, "
      "error_after: 30d}; a source's own freshness: overrides it"),
+    ("data_paths", list[str], [], "folders outside the project that sources may read, such as a shared lake "
+                                  "folder (absolute, or relative to the project folder)"),
 )
 
 

@@ -35,7 +35,7 @@ import re
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from accord.sql.expressions import FragmentError
+from accord.sql.errors import FragmentError
 
 DIALECTS = ("duckdb", "postgres", "spark")
 
@@ -176,8 +176,9 @@ def check_functions(tree: exp.Expression, dialect: str = "duckdb") -> None:
     allowed = ALLOWED[dialect]
     for node in tree.walk():
         if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
-            raise _refusal(node.expression, f"calls '{node.sql('duckdb')}' through a prefix. call functions by "
-                                             "their plain name, such as lower(x)")
+            called = f"{node.this.sql('duckdb')}.{function_name(node.expression, 'duckdb')}()"
+            raise _refusal(node, f"calls {called}, and a function called through a prefix is not allowed in "
+                                 "definitions. call it by its plain name, such as lower(x)")
         if not isinstance(node, exp.Func):
             continue
         name = function_name(node, dialect)
@@ -205,8 +206,10 @@ def check_tables(tree: exp.Expression) -> None:
     for table in tree.find_all(exp.Table):
         if isinstance(table.this, exp.Func):
             if table.args.get("db") or table.args.get("catalog"):
-                raise _refusal(table.this, f"calls '{table.sql('duckdb')}' through a prefix. call table "
-                                           "functions by their plain name")
+                prefix = ".".join(p for p in (table.catalog, table.db) if p)
+                raise _refusal(table, f"calls {prefix}.{function_name(table.this, 'duckdb')}(), and a function "
+                                      "called through a prefix is not allowed in definitions. call it by its plain "
+                                      "name")
             continue  # its name is judged with every other function
         parts = [p for p in (table.catalog, table.db, table.name) if p]
         problem = _table_problem(parts)

@@ -10,22 +10,15 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from accord.sql.allowlist import check_reads
+from accord.sql.errors import FragmentError
+
 DIALECT = "duckdb"
 
 # Nodes that make a fragment a statement (or smuggle one in) rather than an expression.
 _STATEMENTS = (exp.Query, exp.DDL, exp.DML, exp.Command, exp.Transaction, exp.Commit,
                exp.Rollback, exp.Set, exp.Use, exp.Pragma, exp.Copy, exp.Describe)
 _DECOMPOSABLE = (exp.Sum, exp.Count, exp.Min, exp.Max, exp.Avg)
-
-
-class FragmentError(ValueError):
-    """A fragment that is not one valid expression, or that reads what it may not; `col` is 1-based inside the
-    fragment's `line` (1-based), 0 if unknown."""
-
-    def __init__(self, message: str, col: int = 0, line: int = 1):
-        super().__init__(message)
-        self.col = col
-        self.line = line
 
 
 def parse_fragment(text: str) -> exp.Expression:
@@ -59,7 +52,6 @@ def parse_fragment(text: str) -> exp.Expression:
             raise FragmentError("names its result with AS. remove the alias: the metric's name is its name")
         raise FragmentError(f"is a {tree.key.upper()} statement, not an expression. a definition only reads "
                             "data: write one expression over the source's columns")
-    from accord.sql.allowlist import check_reads  # it builds on FragmentError, defined here
     check_reads(tree, DIALECT)
     return tree
 
