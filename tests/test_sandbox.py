@@ -405,3 +405,23 @@ def test_a_data_path_lets_sources_read_a_shared_folder_on_purpose(world):
                                       str(world.root)])
     assert result.exit_code == 0, result.stderr
     assert '"value": 60.0' in result.stdout
+
+
+def test_diff_computes_an_old_revision_in_todays_sandbox_whatever_folders_it_listed(world):
+    """An old revision (or a branch under review) that widened settings.data_paths still runs on today's engine:
+    the canary it points at stays unreadable (a readable one would show in the conversion error)."""
+    (world.outside / "canary.csv").write_text(f"secret,t\n{CANARY},2026-01-05\n")
+    write(world, "sources:\n  - {name: lake, path: ../outside/canary.csv, time: t}\nmetrics:\n"
+          + metric("lake", "sum(secret::double)"), settings=", data_paths: [../outside]")
+    _git(world.root, "init", "-q")
+    _git(world.root, "add", "-A")
+    _git(world.root, "commit", "-qm", "wider")
+    write(world, "sources:\n" + crm_source() + "metrics:\n" + metric("crm", "sum(amount)"))
+    _git(world.root, "commit", "-qam", "today")
+    before = world.outside_state()
+    result = CliRunner().invoke(app, ["diff", "HEAD~1", "--format", "json", "--project", str(world.root)])
+    assert result.exit_code == 0
+    assert "the old definitions cannot be computed on today's data" in result.stdout
+    assert "Permission Error" in result.stdout
+    assert_no_canary(result.stdout + result.stderr)
+    assert world.outside_state() == before

@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from sqlglot import exp
 
+from accord.engine.sandbox import Sandbox
 from accord.errors import UserError
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-    from accord.engine import Sandbox
 
 
 class EngineQueryError(Exception):
@@ -34,7 +33,6 @@ class DuckDBEngine:
     dialect = "duckdb"
 
     def __init__(self, database: str | None = None, timezone: str = "UTC", sandbox: Sandbox | None = None):
-        from accord.engine import Sandbox
         sandbox = sandbox or Sandbox()
         self._timeout = sandbox.timeout
         self._temp = tempfile.mkdtemp(prefix="accord-duckdb-")
