@@ -20,6 +20,7 @@ from accord.analyze.tree import build_tree
 from accord.check import run_check
 from accord.compute.periods import Calendar
 from accord.compute.run import compute
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.project.durations import parse_duration
 from accord.project.loader import load_project
@@ -140,8 +141,8 @@ def story(tmp_path_factory):
     return root, deals, finance
 
 
-def _engine():
-    return open_engine("duckdb", None)
+def _engine(project):
+    return open_engine("duckdb", None, sandbox=project_sandbox(project))
 
 
 def _quarter_sum(deals, stage: str, label: str) -> float:
@@ -151,7 +152,7 @@ def _quarter_sum(deals, stage: str, label: str) -> float:
 def test_periods_after_the_last_data_are_stale_not_zero(story):
     root, deals, finance = story
     project = load_project(root)
-    with _engine() as e:
+    with _engine(project) as e:
         result = compute(project, e, ["bookings", "finance_pipeline", "win_share"], "quarter", AS_OF)
     rows = {(r.metric, r.period): r for r in result.rows}
     # by hand: the CRM's last row is CRM_LAST, so 2026-Q3 and Q4 have no data; the finance sheet is current
@@ -230,7 +231,7 @@ def test_no_false_findings_after_the_data_stops(story):
 def test_tree_reads_each_series_up_to_its_last_complete_period_with_data(story):
     root, deals, finance = story
     project = load_project(root)
-    with _engine() as e:
+    with _engine(project) as e:
         tree = build_tree(project, e, AS_OF)
     bookings = tree.nodes["bookings"]
     assert bookings.numbers.period == "2026-Q2" and bookings.numbers.previous_period == "2026-Q1"
@@ -277,7 +278,7 @@ def test_compute_as_of_far_future_stays_small_and_counts_what_it_left_out(story,
     root, deals, _ = story
     far = dt.date(9999, 12, 31)
     project = load_project(root)
-    with _engine() as e:
+    with _engine(project) as e:
         result = compute(project, e, ["bookings", "finance_pipeline"], grain, far)
     fin_last = max(dt.date.fromisoformat(line.split(",")[1]) for line in
                    (root / "data/finance.csv").read_text().splitlines()[1:])
