@@ -242,7 +242,7 @@ def test_planted_handoff_collisions_stay_errors_with_weekly_evidence(db, project
     """Lead volume vs acceptance rate and features shipped vs tickets are errors because their weekly changes
     move against each other; the same-week correlation of 2026-Q2..Q3 is recomputed here from the files."""
     from accord.analyze.tree import build_tree
-    engine = open_engine("duckdb", None, project.settings.timezone)
+    engine = open_engine("duckdb", None, project.settings.timezone, project_sandbox(project))
     try:
         tree = build_tree(project, engine, AS_OF)
     finally:

@@ -16,6 +16,7 @@ from scipy import stats
 
 from accord.analyze.handoffs import negative_association
 from accord.analyze.tree import build_tree
+from accord.compute.connect import project_sandbox
 from accord.engine import open_engine
 from accord.project.loader import load_project
 
@@ -63,9 +64,10 @@ def built(tmp_path_factory):
             "teams": [{"name": t, "lead": f"{t}-lead@acme.example"} for t in ("marketing", "sales")],
             "handoffs": [{"from": "marketing", "to": "sales", "what": "leads"}]}
     (root / "definitions.yml").write_text(json.dumps(defs, indent=1))
-    engine = open_engine("duckdb", None, "UTC")
+    project = load_project(root)
+    engine = open_engine("duckdb", None, "UTC", project_sandbox(project))
     try:
-        tree = build_tree(load_project(root), engine, TODAY)
+        tree = build_tree(project, engine, TODAY)
     finally:
         engine.close()
     return tree, rows
