@@ -16,4 +16,6 @@ def create_app(root: Path, *, warm: bool = True):
 
 
 def from_environment():
+    from accord.compute.connect import run_engines_in_workers
+    run_engines_in_workers()  # this process knows the store and signing secrets; the engine's process does not
     return create_app(Path(os.environ["ACCORD_SERVE_PROJECT"]))
