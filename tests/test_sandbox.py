@@ -425,3 +425,11 @@ def test_diff_computes_an_old_revision_in_todays_sandbox_whatever_folders_it_lis
     assert "Permission Error" in result.stdout
     assert_no_canary(result.stdout + result.stderr)
     assert world.outside_state() == before
+
+
+@pytest.mark.parametrize("path", ["https://example.invalid/orders.csv", "s3://bucket/orders.parquet"])
+def test_a_url_as_a_path_is_never_fetched_and_installs_nothing(world, path):
+    write(world, "sources:\n" + f"  - {{name: web, path: \"{path}\", time: t}}\n" + "metrics:\n" + metric("web"))
+    codes, seen = run_all(world)   # run_all also checks that $HOME (~/.duckdb/extensions) stays empty
+    assert codes == [2] * len(COMMANDS)
+    assert "defs.yml:2:" in seen and "does not exist" in seen
