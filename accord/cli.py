@@ -264,7 +264,10 @@ def tree(project: Path = ProjectOpt,
 @app.command()
 @user_errors
 def touchpoints(project: Path = ProjectOpt,
-                customer: Optional[str] = typer.Option(None, "--customer", help="One customer's merged timeline."),
+                customer: Optional[str] = typer.Option(None, "--customer", metavar="ID",
+                                                       help="One customer's merged timeline alone, newest 60 days."),
+                since: Optional[str] = typer.Option(None, "--since", metavar="D",
+                                                    help="With --customer: start the timeline on this date."),
                 format: str = typer.Option("text", "--format", help="text, json or html"),
                 out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
                 as_of: Optional[str] = AsOfOpt):
@@ -272,7 +275,12 @@ def touchpoints(project: Path = ProjectOpt,
     app_api.choose(format, "--format", ("text", "json", "html"))
     as_of_d = _date(as_of, "--as-of")
     proj = app_api.load(project)
+    since_d = _date(since, "--since")
     result = app_api.touchpoints(proj, app_api.today(proj, as_of_d), customer=customer)
+    if format == "json" and customer is not None:
+        from accord.render.touchpoints_text import customer_since
+        return _emit_json({"as_of": result.as_of.isoformat(), "timezone": result.timezone,
+                           "timeline": result.timeline.since(customer_since(result.as_of, since_d)).as_dict()})
     if format == "json":
         return _emit_json(result.as_dict())
     if format == "html":
@@ -281,7 +289,7 @@ def touchpoints(project: Path = ProjectOpt,
         return
     from accord.render.text import console
     from accord.render.touchpoints_text import touchpoints_text
-    touchpoints_text(console(), result)
+    touchpoints_text(console(), result, since_d)
 
 
 app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop and its recorded decisions.")

@@ -177,6 +177,37 @@ def brute_block(touches: list[Touch], rule: dict, periods: dict, customer: str) 
             and any(o <= t.time and (r is None or t.time < r) for o, r in spans)]
 
 
+def _within(text: str) -> dt.timedelta:
+    return dt.timedelta(hours=int(text[:-1])) if text.endswith("h") else dt.timedelta(days=int(text[:-1]))
+
+
+def brute_crowded(touches: list[Touch], rule: dict, periods: dict, customer: str, window: dt.timedelta,
+                  cutoff: dt.datetime) -> tuple | None:
+    """The ranking key of a block rule's example, as the issue words it: the most teams touching within the
+    window during one open period that holds a blocked touch, then touches per day over that period."""
+    kind, rows = periods.get(rule["while"], ("ts", []))
+    best = None
+    for c, o, r in rows:
+        if c != customer or o is None:
+            continue
+        if kind == "date":
+            o = dt.datetime.combine(o.date(), dt.time())
+            r = dt.datetime.combine(r.date(), dt.time()) if r else None
+        if r is not None and r <= o:
+            continue
+        if (r is None or r >= cutoff) and o < cutoff - dt.timedelta(days=90):
+            continue                                                       # probably never closed
+        until = min(r, cutoff) if r else cutoff
+        inside = [t for t in touches if o <= t.time < until]
+        if not any(t.team in rule["block_teams"] for t in inside):
+            continue
+        teams = max(len({u.team for u in inside if t.time - window < u.time <= t.time}) for t in inside)
+        per_day = len(inside) / max((until - o) / dt.timedelta(days=1), 1.0)
+        key = (-teams, -per_day, customer)
+        best = key if best is None or key < best else best
+    return best
+
+
 def brute_quiet(touches: list[Touch], rule: dict) -> list[Touch]:
     start = dt.time.fromisoformat(rule["quiet"]["from"].zfill(5))
     end = dt.time.fromisoformat(rule["quiet"]["to"].zfill(5))
@@ -195,6 +226,8 @@ def count_teams(touches: list[Touch]) -> dict[str, int]:
 
 def brute(sources: list[Source], rules: list[dict], today: dt.date, periods: dict | None = None) -> dict:
     log = brute_log(sources, today)
+    cutoff = dt.datetime.combine(today + DAY, dt.time())
+    window = min((_within(r["within"]) for r in rules if "max_touches" in r), default=dt.timedelta(hours=48))
     out = {"customers": len(log), "touches": sum(len(v) for v in log.values()),
            "by_team": count_teams([t for v in log.values() for t in v]), "rules": [], "marks": {}}
     for rule in rules:
@@ -213,10 +246,14 @@ def brute(sources: list[Source], rules: list[dict], today: dt.date, periods: dic
         flat = [t for v in hits.values() for t in v]
         refused = [t for v in stopped.values() for t in v]
         counts = {c: len(v) for c, v in hits.items() if v}
+        examples = sorted(counts, key=lambda c: (-counts[c], c))[:5]
+        if "block_teams" in rule:
+            keys = {c: brute_crowded(log[c], rule, periods or {}, c, window, cutoff) for c in counts}
+            examples = sorted((c for c in keys if keys[c] is not None), key=lambda c: keys[c])[:5]
         out["rules"].append({"name": rule["name"], "customers": len(counts), "touches": len(flat),
                              "suppressed": len(refused), "by_team": count_teams(flat),
                              "suppressed_by_team": count_teams(refused),
-                             "examples": sorted(counts, key=lambda c: (-counts[c], c))[:5]})
+                             "examples": examples})
     out["log"] = log
     return out
 

@@ -68,9 +68,15 @@ def test_cli_json_alone_on_stdout_with_a_timeline(project):
     done = cli("touchpoints", "--project", project.root, "--as-of", TODAY, "--format", "json", "--customer", "C03")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert set(data) >= {"customers", "touches", "by_team", "rules", "outcomes", "timeline"}
-    assert set(data["rules"][0]) >= {"name", "customers", "touches", "suppressed", "suppressed_by_team", "examples"}
+    assert set(data) == {"as_of", "timezone", "timeline"}          # the customer's timeline alone
     assert data["timeline"]["customer"] == "C03"
+    start = dt.date.fromisoformat(str(TODAY)) - dt.timedelta(days=59)        # the newest 60 days by default
+    assert data["timeline"]["since"] == f"{start.isoformat()}T00:00:00"
+    assert all(t["time"] >= data["timeline"]["since"] for t in data["timeline"]["log"])
+    whole = cli("touchpoints", "--project", project.root, "--as-of", TODAY, "--format", "json")
+    summary = json.loads(whole.stdout)
+    assert set(summary) >= {"customers", "touches", "by_team", "rules", "outcomes", "stale_states"}
+    assert set(summary["rules"][0]) >= {"name", "customers", "touches", "suppressed", "suppressed_by_team", "examples"}
 
 
 def test_cli_refuses_bad_input_with_exit_2(project, tmp_path):

@@ -72,6 +72,16 @@ class Timeline:
     outcomes: list[dt.datetime]
     end: dt.datetime                       # the end of today: what is still open then is open now
 
+    shown_from: dt.datetime | None = None  # set by since(): earlier touches are left out
+    earlier: int = 0                       # how many
+
+    def since(self, start: dt.datetime) -> "Timeline":
+        """The same timeline from `start` on: touches and outcomes at or after it, periods still open then."""
+        kept = [t for t in self.touches if t.time >= start]
+        return Timeline(self.customer, kept, [p for p in self.periods if p.resolved is None or p.resolved >= start],
+                        [o for o in self.outcomes if o >= start], self.end, start,
+                        self.earlier + len(self.touches) - len(kept))
+
     @property
     def open_now(self) -> list[TimelinePeriod]:
         return [p for p in self.periods if p.resolved is None or p.resolved > self.end]
@@ -79,6 +89,7 @@ class Timeline:
     def as_dict(self) -> dict:
         hits = sum(1 for t in self.touches if t.hits)
         return {"customer": self.customer, "touches": len(self.touches), "touches_breaking_a_rule": hits,
+                "since": self.shown_from.isoformat() if self.shown_from else None, "earlier_touches": self.earlier,
                 "open_now": [p.state for p in self.open_now],
                 "periods": [p.as_dict() for p in self.periods],
                 "outcomes": [o.isoformat() for o in self.outcomes],
@@ -148,8 +159,9 @@ def worst_stretch(rule, example: dict, line: Timeline) -> dict:
         shown = in_window[worst]
     elif rule.kind == "block":
         periods = [p for p in line.periods if p.state == rule.state]
-        period = max(periods, key=lambda p: (sum(1 for i in marked if p.open_at(touches[i].time)),
-                                             -p.opened.timestamp()))
+        ranked = [p for p in periods if p.opened.isoformat() == example.get("opened")]   # the crowded one
+        period = ranked[0] if ranked else max(periods, key=lambda p: (
+            sum(1 for i in marked if p.open_at(touches[i].time)), -p.opened.timestamp()))
         out["period"] = period.as_dict()
         shown = [t for t in touches if period.open_at(t.time)]
     else:

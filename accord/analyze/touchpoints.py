@@ -18,10 +18,12 @@ import pyarrow.compute as pc
 from accord.analyze.contact_log import MICROS_PER_DAY, ContactLog, from_micros, micros, policy_problems
 from accord.analyze.contact_rules import (WEEK_MICROS, RulePlan, RuleSpec, cap_walk, detail_query, hits_query,
                                           plan_rules, stats_query, weekly_query)
+from accord.analyze.crowding import DEFAULT_WINDOW_US, Period, rank, stale_notes
 from accord.analyze.outcomes import DAYS, OutcomeComparison, outcome_group
 from accord.analyze.timeline import Timeline, build_timelines, worst_stretch
 from accord.errors import UserError
 from accord.findings import Finding, Location
+from accord.project.durations import parse_duration
 from accord.project.model import Project
 
 EXAMPLES = 5          # customers listed per rule
@@ -50,6 +52,7 @@ class RuleResult:
     max_touches: int | None = None
     within: str | None = None
     quiet: tuple[str, str] | None = None
+    hits: pa.Table | None = None           # block and quiet rules: hits per customer and touch source
 
     @property
     def description(self) -> str:
@@ -82,6 +85,8 @@ class TouchpointsResult:
     timelines: dict[str, Timeline]                     # the examples' and the requested customer's
     customer: str | None = None
     outcomes: list[OutcomeComparison] | None = None
+    stale_states: list[dict] = field(default_factory=list)   # open far too long: probably never closed
+    stale_after: str = "90d"
 
     @property
     def timeline(self) -> Timeline | None:
@@ -89,7 +94,9 @@ class TouchpointsResult:
 
     def as_dict(self) -> dict:
         d = {"as_of": self.as_of.isoformat(), "timezone": self.timezone, "customers": self.customers,
-             "touches": self.touches, "by_team": self.by_team, "rules": [r.as_dict() for r in self.rules]}
+             "touches": self.touches, "by_team": self.by_team, "rules": [r.as_dict() for r in self.rules],
+             "stale_states": [{**n, "oldest": from_micros(n["oldest"]).isoformat()} for n in self.stale_states],
+             "stale_state_after": self.stale_after}
         if self.outcomes is not None:
             d["outcomes"] = [o.as_dict() for o in self.outcomes]
         if self.customer is not None:
@@ -178,10 +185,63 @@ def _counted_rules(log: ContactLog, plan: RulePlan, results: dict[int, RuleResul
         res.customers, res.touches = totals.num_rows, int(pc.sum(totals.column("n_sum")).as_py() or 0)
         res.by_team = _summed(teams, team_of, mine)
         res.suppressed, res.suppressed_by_team = res.touches, dict(res.by_team)
+        res.hits = mine
         top = totals.take(pc.sort_indices(totals, [("n_sum", "descending"), ("customer", "ascending")])[:EXAMPLES])
         res.examples = [{"customer": c, "touches": n, "suppressed": n,
                          "by_team": _summed(teams, team_of, mine.filter(pc.equal(mine.column("customer"), c)))}
                         for c, n in zip(top.column("customer").to_pylist(), top.column("n_sum").to_pylist())]
+
+
+def _example(res: RuleResult, customer: str, teams: list[str], team_of: dict[int, str]) -> dict:
+    mine = res.hits.filter(pc.equal(res.hits.column("customer"), customer))
+    n = int(pc.sum(mine.column("n")).as_py() or 0)
+    return {"customer": customer, "touches": n, "suppressed": n, "by_team": _summed(teams, team_of, mine)}
+
+
+def _rank_blocks(log: ContactLog, engine, plan: RulePlan, results: dict[int, RuleResult],
+                 teams: list[str]) -> list[dict]:
+    """Each block rule's examples, most crowded first (accord/analyze/crowding.py); the stale-state notes."""
+    table = engine.query(log.periods_of()) if log.periods else None
+    periods = [Period(r["state"], r["customer"], r["opened"], r["resolved"]) for r in table.to_pylist()] \
+        if table is not None else []
+    cutoff = micros(log.cutoff)
+    stale_us = int(parse_duration(log.project.settings.stale_state_after) / dt.timedelta(microseconds=1))
+    notes = stale_notes(periods, cutoff, stale_us)
+    blocks = [s for s in plan.of_kind("block") if results[s.index].hits is not None
+              and results[s.index].hits.num_rows]
+    if not blocks:
+        return notes
+    window = min((c.within_us for c in plan.of_kind("cap")), default=DEFAULT_WINDOW_US)
+    candidates = sorted({c for s in blocks for c in results[s.index].hits.column("customer").to_pylist()})
+    rows = engine.query(log.touches(candidates)).sort_by([("customer", "ascending"), ("us", "ascending"),
+                                                          ("s", "ascending")])
+    team_of = log.team_of
+    touched: dict[str, list[tuple[int, int]]] = {}
+    for c, s_, us in zip(rows.column("customer").to_pylist(), rows.column("s").to_pylist(),
+                         rows.column("us").to_pylist()):
+        touched.setdefault(c, []).append((us, s_))
+    for spec in blocks:
+        res, state = results[spec.index], plan.states[spec.state]
+        blocked = set(spec.channels)
+        mine = set(res.hits.column("customer").to_pylist())
+        log_of = {c: [(us, team_of[s_], s_ in blocked) for us, s_ in touched.get(c, [])] for c in mine}
+        ranked = rank(log_of, [p for p in periods if p.state == state and p.customer in mine], cutoff, stale_us,
+                      window)
+        res.examples = []
+        for c in ranked[:EXAMPLES]:
+            e = _example(res, c.customer, teams, team_of)
+            e.update({"teams_within_window": c.teams, "window": _duration_words(window),
+                      "touches_in_period": c.touches, "touches_per_day": round(c.per_day, 2),
+                      "opened": from_micros(c.opened).isoformat(),
+                      "window_from": from_micros(c.window[0]).isoformat(),
+                      "window_to": from_micros(c.window[1]).isoformat()})
+            res.examples.append(e)
+    return notes
+
+
+def _duration_words(us: int) -> str:
+    hours = us // (3600 * 10**6)
+    return f"{hours // 24}d" if hours % 24 == 0 and hours >= 24 else f"{hours}h"
 
 
 def _summed(teams: list[str], team_of: dict[int, str], hits: pa.Table) -> dict[str, int]:
@@ -248,6 +308,7 @@ def touchpoints(project: Project, engine, today: dt.date, customer: str | None =
     results = {spec.index: _new_result(spec, log, plan) for spec in plan.rules}
     hits = hits_query(log, plan)
     _counted_rules(log, plan, results, engine.query(hits) if hits is not None else None, teams)
+    notes = _rank_blocks(log, engine, plan, results, teams)
 
     over = np.zeros(len(customers), dtype=bool)
     for cap in plan.of_kind("cap"):
@@ -271,7 +332,8 @@ def touchpoints(project: Project, engine, today: dt.date, customer: str | None =
     weekly, by_team = _weekly(log, engine)
     outcomes = _outcomes(log, engine, plan, customers, stats) if with_outcome else None
     return TouchpointsResult(today, project.settings.timezone, len(customers), sum(by_team.values()), by_team,
-                             teams, [results[s.index] for s in plan.rules], weekly, lines, customer, outcomes)
+                             teams, [results[s.index] for s in plan.rules], weekly, lines, customer, outcomes,
+                             notes, project.settings.stale_state_after)
 
 
 # ---------------------------------------------------------------- findings

@@ -58,6 +58,8 @@ SETTINGS: tuple[tuple[str, Any, Any, str], ...] = (
     ("handoff_loss", float, 0.10, "downstream move against its target direction that makes a collision"),
     ("synonyms", dict[str, list[str]], {}, "labels that mean the same word: {pipeline: [pipe, open pipeline]}"),
     ("baseline_rev", "str | None", None, "git revision that official definitions are held to"),
+    ("stale_state_after", str, "90d", "a contact-policy state (an open case) still open after this long was "
+     "probably never closed: a data-quality note, not the worst open case"),
     ("freshness", Freshness, DEFAULT_FRESHNESS, "how old a source's last data may get: {warn_after: 7d, "
      "error_after: 30d}; a source's own freshness: overrides it"),
     ("data_paths", list[str], [], "folders outside the project that sources may read, such as a shared lake "
@@ -72,7 +74,7 @@ def _annotation(t: Any) -> Any:
 
 def _check(cls, v, info):
     name = info.field_name
-    if name == "trend_window":
+    if name in ("trend_window", "stale_state_after"):
         parse_duration(v)
     elif name == "fiscal_year_start" and not 1 <= v <= 12:
         raise ValueError(f"is {v}, not a month number from 1 to 12. write the month the fiscal year starts in, "

@@ -29,7 +29,12 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.1%}"
 
 
-def touchpoints_text(out: Console, result: TouchpointsResult) -> None:
+def touchpoints_text(out: Console, result: TouchpointsResult, since: dt.date | None = None) -> None:
+    """The rules and what they cost; with a customer, that customer's timeline alone, from `since` (default:
+    the newest CUSTOMER_DAYS days)."""
+    if result.timeline is not None:
+        _timeline(out, result.timeline.since(customer_since(result.as_of, since)))
+        return
     out.print(Text.assemble(("Touchpoints", "bold"), f" as of {result.as_of.isoformat()} ({result.timezone}): ",
                             f"{_plural(result.customers, 'customer')}, {_plural(result.touches, 'touch', 'touches')}"))
     if result.by_team:
@@ -40,8 +45,14 @@ def touchpoints_text(out: Console, result: TouchpointsResult) -> None:
         out.print("\nThe contact policy has no rules yet: add a cap, a block or quiet hours under rules:")
     if result.outcomes:
         _outcomes(out, result)
-    if result.timeline is not None:
-        _timeline(out, result.timeline)
+
+
+CUSTOMER_DAYS = 60
+
+
+def customer_since(as_of: dt.date, since: dt.date | None) -> dt.datetime:
+    """Where one customer's timeline starts: `since`, else CUSTOMER_DAYS days before as-of."""
+    return dt.datetime.combine(since or as_of - dt.timedelta(days=CUSTOMER_DAYS - 1), dt.time())
 
 
 def _rules(out: Console, result: TouchpointsResult) -> None:
@@ -58,9 +69,24 @@ def _rules(out: Console, result: TouchpointsResult) -> None:
     out.print(table)
     for r in result.rules:
         if r.examples:
-            worst = ", ".join(f"{e['customer']} ({_n(e['touches'])})" for e in r.examples[:3])
+            worst = ", ".join(f"{e['customer']} ({_worst_words(e)})" for e in r.examples[:3])
             out.print(Text.assemble(f"  {r.name}: ", (f"{_teams(r.suppressed_by_team)}; worst {worst}", "dim")))
+    for n in result.stale_states:
+        out.print(Text(f"  data quality: {_plural(n['periods'], _words(n['state']))} opened more than "
+                       f"{result.stale_after} ago {'is' if n['periods'] == 1 else 'are'} still open, probably never "
+                       f"closed (e.g. {', '.join(n['examples'][:3])}); not counted as worst cases", style="yellow"))
     out.print(Text("one customer's timeline: accord touchpoints --customer ID", style="dim"))
+
+
+def _words(state: str) -> str:
+    return state.replace("_", " ")
+
+
+def _worst_words(e: dict) -> str:
+    """'5 teams within 2d' for a block rule's crowded period, else the touch count."""
+    if "teams_within_window" in e:
+        return f"{_plural(e['teams_within_window'], 'team')} within {e['window']}, {e['touches_per_day']:g} a day"
+    return _n(e["touches"])
 
 
 def _outcomes(out: Console, result: TouchpointsResult) -> None:
@@ -90,6 +116,10 @@ def _timeline(out: Console, line: Timeline) -> None:
     now = line.open_now
     today = ", ".join(f"{p.state} since {_when(p.opened)}" for p in now) if now else "nothing open"
     out.print(Text(f"  today: {today}", style="bold yellow" if now else "dim"))
+    if line.shown_from is not None:
+        more = (f"; {_plural(line.earlier, 'earlier touch', 'earlier touches')}: --since to see them"
+                if line.earlier else "")
+        out.print(Text(f"  from {line.shown_from.date().isoformat()}{more}", style="dim"))
     events: list[tuple[dt.datetime, int, Text]] = []
     for p in line.periods:
         events.append((p.opened, 0, Text(f"{p.state} opened", style="yellow")))
