@@ -73,11 +73,11 @@ def test_most_teams_within_a_trailing_window_by_brute_force():
 
 def test_the_twelve_dollar_case_is_among_the_demo_worst_three(tmp_path):
     from accord.demo import write_demo
-    from accord.engine import open_engine
     from accord.analyze.touchpoints import touchpoints
+    from accord.compute.connect import project_engine
     from accord.project.loader import load_project
     project = load_project(write_demo(tmp_path / "demo"))
-    engine = open_engine("duckdb", None, project.settings.timezone)
+    engine = project_engine(project)
     try:
         result = touchpoints(project, engine, project.settings.as_of)
     finally:
