@@ -120,29 +120,26 @@ def diff(old_p: Project, new_p: Project, rev: str, engine=None, today: dt.date |
 
 
 def _impact(old_p: Project, new_p: Project, changes: list[MetricChange], engine, today: dt.date) -> None:
-    """Old and new definitions on today's data for the last complete periods: one compute per version."""
+    """Old and new definitions on today's data for each metric's last complete periods with data (up to
+    IMPACT_PERIODS of them; a period after a source's last data has none): one compute per version."""
     if not changes:
         return
     from accord.compute.run import compute
     grain = new_p.settings.compare_grain
-    cal = Calendar(grain, new_p.settings.fiscal_year_start)
-    last = cal.last_complete(today)
-    first = last
-    for _ in range(IMPACT_PERIODS - 1):
-        first = cal.previous(first)
     names = [c.metric for c in changes]
-    values = {}
+    values, used = {}, {}
     for version, proj in (("old", old_p), ("new", new_p)):
         try:
-            rows = compute(proj, engine, names, grain, today, since=first, until=last).rows
+            result = compute(proj, engine, [n for n in names if proj.has_metric(n)], grain, today)
         except UserError as e:
             for c in changes:
                 c.impact_error = f"the {version} definitions cannot be computed on today's data: {e.lines()[0]}"
             return
-        values[version] = {(r.metric, r.period): r.value for r in rows}
+        values[version] = {(r.metric, r.period): r.value for r in result.rows if r.complete and not r.stale}
+        used[version] = {n: [r.period for r in result.used(n)] for n in names}
     for c in changes:
-        for start in cal.span(first, last):
-            label = cal.label(start)
+        periods = used["new"][c.metric] or used["old"][c.metric]
+        for label in periods[-IMPACT_PERIODS:]:
             o, n = values["old"].get((c.metric, label)), values["new"].get((c.metric, label))
             rel = None if o in (None, 0) or n is None else (n - o) / abs(o)
             c.impact.append({"period": label, "old": o, "new": n, "change": rel})
