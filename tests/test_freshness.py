@@ -307,7 +307,9 @@ def test_tree_and_compute_far_in_the_future_finish(story):
     root, _, _ = story
     for args in (["tree", "--as-of", "9000-01-01", "--format", "json"],
                  ["compute", "--as-of", "9999-12-31", "--grain", "day", "--format", "json"],
-                 ["check", "--as-of", "9999-12-31", "--format", "json"]):
+                 ["check", "--as-of", "9999-12-31", "--format", "json"],
+                 ["tree", "--as-of", "0001-01-01", "--format", "json"],
+                 ["check", "--as-of", "0001-01-01", "--format", "json"]):
         r = subprocess.run(ACCORD + args + ["--project", str(root)], capture_output=True, text=True, timeout=120)
         assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr
         json.loads(r.stdout)
@@ -359,3 +361,15 @@ def test_bad_freshness_is_one_line_per_problem(tmp_path):
     assert len(lines) == 2
     assert lines[0].startswith("accord.yml:") and "error_after is shorter than warn_after" in lines[0]
     assert lines[1].startswith("defs.yml:2:") and "'2 days' is not a duration" in lines[1]
+
+
+def test_two_metrics_are_compared_in_their_latest_common_period_with_data():
+    from accord.analyze.values import Numbers, Pair, Series
+    q = [dt.date(2026, m, 1) for m in (1, 4, 7)]
+    up = Series("quarter", tuple(q), ("2026-Q1", "2026-Q2", "2026-Q3"), (10.0, 20.0, 30.0))
+    down = Series("quarter", tuple(q[:2]), ("2026-Q1", "2026-Q2"), (5.0, 4.0))      # its data stops in Q2
+    own = {"up": Pair("quarter", "2026-Q3", q[2], 30.0, "2026-Q2", 20.0),
+           "down": Pair("quarter", "2026-Q2", q[1], 4.0, "2026-Q1", 5.0)}
+    pu, pd = Numbers({}, own, own, {"up": up, "down": down}).common_pairs("up", "down")
+    assert (pu.period, pu.value, pu.previous_period, pu.previous) == ("2026-Q2", 20.0, "2026-Q1", 10.0)
+    assert (pd.period, pd.value, pd.previous_period, pd.previous) == ("2026-Q2", 4.0, "2026-Q1", 5.0)

@@ -114,7 +114,9 @@ class ContactLog:
             raise UserError("the project has no contact_policy. add one to a definitions file: the customer "
                             "column, the touch sources (source, team, time) and the rules")
         self.project, self.policy, self.engine, self.today = project, policy, engine, today
-        self.cutoff = dt.datetime.combine(today + dt.timedelta(days=1), dt.time())
+        # the end of today; on the last date there is, the last instant there is
+        self.cutoff = dt.datetime.combine(today + dt.timedelta(days=1), dt.time()) if today < dt.date.max \
+            else dt.datetime.max
         self._schemas: dict[str, Schema] = {}
         problems: list[Problem] = []
         self.channels = tuple(self._channels(problems))

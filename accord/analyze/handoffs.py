@@ -125,18 +125,19 @@ class _Candidate:
     up: str
     down: str
     association: Association
+    pairs: tuple[Pair, Pair]                 # both at the latest compare period with data for both
+    window: tuple[dt.date, dt.date]          # the test periods of that period and the one before
 
 
 def handoff_collisions(project: Project, numbers: Numbers, today: dt.date) -> list[Finding]:
     """Every (upstream metric, downstream metric) pair of each declared handoff where the upstream metric
     moved its way by at least handoff_gain while the downstream one moved against its way by at least
-    handoff_loss: an error when their weekly changes move against each other (see the module), else info.
-    Metrics without a direction (no target, no parent) are skipped."""
+    handoff_loss, both read in the latest compare-grain period complete and with data for both
+    (`Numbers.common_pairs`): an error when their weekly changes move against each other (see the module),
+    else info. Metrics without a direction (no target, no parent) are skipped."""
     s = project.settings
     gain, loss, grain = s.handoff_gain, s.handoff_loss, s.test_grain
     cal = Calendar(s.compare_grain, s.fiscal_year_start)
-    last = cal.last_complete(today)
-    window = (cal.previous(last), cal.next(last))
     max_lag = orders_wanted("0w", grain)
     ways = {m.name: direction(project, m) for m in project.metrics}
     found: list[_Candidate] = []
@@ -148,23 +149,22 @@ def handoff_collisions(project: Project, numbers: Numbers, today: dt.date) -> li
         ups = [m for m in project.metrics if m.team == h.from_team and ways[m.name]]
         downs = [m for m in project.metrics if m.team == h.to_team and ways[m.name]]
         for u in ups:
-            won = _move(numbers.compare[u.name], ways[u.name])
-            if won is None or won < gain:
-                continue
             for d in downs:
-                lost = _move(numbers.compare[d.name], ways[d.name])
-                if lost is None or -lost < loss:
+                pu, pd = numbers.common_pairs(u.name, d.name)
+                won, lost = _move(pu, ways[u.name]), _move(pd, ways[d.name])
+                if won is None or won < gain or lost is None or -lost < loss:
                     continue
+                window = (cal.previous(pu.start), cal.next(pu.start))
                 du, dd = changes(numbers.test[u.name].between(*window), numbers.test[d.name].between(*window),
                                  ways[u.name], ways[d.name])
                 found.append(_Candidate(h.what, (h.from_team, h.to_team), u.name, d.name,
-                                        negative_association(du, dd, max_lag)))
+                                        negative_association(du, dd, max_lag), (pu, pd), window))
     tested = [i for i, c in enumerate(found) if c.association.p_value is not None]
     adjusted = dict(zip(tested, adjust([found[i].association.p_value for i in tested], s.alpha)))
     out = []
     for i, c in enumerate(found):
         a, p_adj = c.association, adjusted.get(i)
-        pu, pd = numbers.compare[c.up], numbers.compare[c.down]
+        pu, pd = c.pairs
         evident = p_adj is not None and p_adj <= s.alpha
         teams = f"{c.teams[0]} → {c.teams[1]}"
         if evident:
@@ -178,7 +178,7 @@ def handoff_collisions(project: Project, numbers: Numbers, today: dt.date) -> li
         else:
             title = (f"{teams}: '{c.up}' and '{c.down}' moved apart from {pu.previous_period} to {pu.period}; "
                      f"{ADVERB[grain]} changes not related ({_evidence_words(a, p_adj, grain)})")
-        labels = numbers.test[c.up].between(*window).labels
+        labels = numbers.test[c.up].between(*c.window).labels
         evidence = {"handoff": c.handoff, "periods": [pu.previous_period, pu.period],
                     "upstream": _side(project, c.up, ways[c.up], pu),
                     "downstream": _side(project, c.down, ways[c.down], pd),
