@@ -1,5 +1,5 @@
 """Handoff collisions: where one team hands work to the next, the upstream team's win is the downstream
-team's loss, between the last two complete compare-grain periods — and the weekly numbers show it.
+team's loss, between the last two complete compare-grain periods with data for both — and the weekly numbers show it.
 
 Opposing quarter moves alone are a coincidence as often as a collision. A pair is an error only with
 evidence that the two move against each other week by week: each metric's test-grain changes over the two
