@@ -8,6 +8,7 @@ so nothing a query says can undo it. A query running past the timeout is interru
 """
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import threading
@@ -90,7 +91,7 @@ class DuckDBEngine:
                 raise UserError(f"accord.yml: a query ran longer than engine.timeout ({_duration(self._timeout)}) "
                                 "and was stopped. raise engine.timeout, or compute fewer metrics or periods") \
                     from None
-            raise EngineQueryError(str(e).split("\n")[0]) from e
+            raise EngineQueryError(_refusal(e)) from e
         finally:
             timer.cancel()
 
@@ -103,6 +104,19 @@ class DuckDBEngine:
 
     def __exit__(self, *exc):
         self.close()
+
+
+_OUTSIDE = re.compile(r'Cannot access (?:file|directory) "(.*)" - file system operations are disabled')
+
+
+def _refusal(error: duckdb.Error) -> str:
+    """The engine's refusal in one line; a read outside the data folders said in the user's words."""
+    first = str(error).split("\n")[0]
+    outside = _OUTSIDE.search(first) if isinstance(error, duckdb.PermissionException) else None
+    if outside:
+        return (f"it reads '{outside.group(1)}', outside the data folders (the project folder and "
+                "settings.data_paths, never a hidden folder; list a folder there to read it)")
+    return first
 
 
 def _literal(text: str) -> str:
