@@ -18,8 +18,22 @@ from accord.cli_serve import users as users_app
 from accord.workshop.cli import app as workshop_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="accord: metric definitions as code, computed on your data, "
                        "with the collisions between teams shown.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from accord import __version__
+        print(f"accord {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")) -> None:
+    """accord: metric definitions as code, computed on your data, with the collisions between teams shown."""
 
 ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (holds accord.yml).")
 AsOfOpt = typer.Option(None, "--as-of", help="Fixed 'today' (YYYY-MM-DD); default settings.as_of, else the clock.")
@@ -92,7 +106,7 @@ def validate(project: Path = ProjectOpt,
 
 @app.command()
 @user_errors
-def compute(metrics: Optional[List[str]] = typer.Argument(None, help="Metrics to compute (default: all)."),
+def compute(metrics: Optional[List[str]] = typer.Argument(None, metavar="METRIC", help="Metrics to compute (default: all)."),
             project: Path = ProjectOpt,
             grain: str = typer.Option("month", "--grain", help="day, week, month, quarter or year"),
             since: Optional[str] = typer.Option(None, "--since", help="First period start to show (inclusive)."),
@@ -136,8 +150,8 @@ def compute(metrics: Optional[List[str]] = typer.Argument(None, help="Metrics to
 
 @app.command()
 @user_errors
-def reconcile(a: str = typer.Argument(..., help="Metric A (the bridge starts at its value)."),
-              b: str = typer.Argument(..., help="Metric B (the bridge ends at its value)."),
+def reconcile(a: str = typer.Argument(..., metavar="METRIC_A", help="Metric A (the bridge starts at its value)."),
+              b: str = typer.Argument(..., metavar="METRIC_B", help="Metric B (the bridge ends at its value)."),
               period: str = typer.Option(..., "--period", help="2026-Q3, 2026-07, 2026-W29, 2026-07-14 or 2026."),
               project: Path = ProjectOpt,
               format: str = typer.Option("text", "--format", help="text, json or html"),
@@ -167,7 +181,7 @@ def reconcile(a: str = typer.Argument(..., help="Metric A (the bridge starts at 
 
 @app.command()
 @user_errors
-def diff(rev: str = typer.Argument(..., help="Git revision to compare the working tree with (commit, branch, tag)."),
+def diff(rev: str = typer.Argument(..., metavar="REV", help="Git revision to compare the working tree with (commit, branch, tag)."),
          project: Path = ProjectOpt,
          format: str = typer.Option("text", "--format", help="text or json"),
          as_of: Optional[str] = AsOfOpt):
@@ -314,7 +328,7 @@ def report(project: Path = ProjectOpt,
 
 @app.command()
 @user_errors
-def init(directory: Path = typer.Argument(Path("."), help="Folder to create the project in."),
+def init(directory: Path = typer.Argument(Path("."), metavar="DIR", help="Folder to create the project in."),
          name: Optional[str] = typer.Option(None, "--name", help="Project name (default: the folder name).")):
     """Scaffold accord.yml and a commented example definitions file for your own data."""
     from accord.scaffold import scaffold
@@ -332,7 +346,7 @@ def init(directory: Path = typer.Argument(Path("."), help="Folder to create the 
 
 @app.command()
 @user_errors
-def demo(directory: Path = typer.Argument(Path("accord-demo"), help="Folder to write the demo company to.")):
+def demo(directory: Path = typer.Argument(Path("accord-demo"), metavar="DIR", help="Folder to write the demo company to.")):
     """Write the demo company, run every diagnostic on it and write its report."""
     from accord.demo_run import run_demo
     run_demo(directory)

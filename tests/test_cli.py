@@ -222,3 +222,22 @@ def test_report_writes_one_page_into_the_project(proj):
     assert r.stdout.strip() == f"wrote {proj / 'report.html'}"
     assert "orders_placed" in page or "Orders placed" in page
     assert "<script src" not in page and "<link " not in page
+
+
+def test_version_and_short_help_and_argument_names():
+    import tomllib
+    version = run("--version")
+    assert version.returncode == 0
+    want = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["version"]
+    assert version.stdout.strip() == f"accord {want}"
+    for args, names in ((["-h"], ["--version", "-h, --help", "compute"]),
+                        (["compute", "-h"], ["[METRIC]..."]),
+                        (["reconcile", "-h"], ["METRIC_A", "METRIC_B"]),
+                        (["diff", "-h"], ["REV"]),
+                        (["workshop", "kit", "-h"], ["LABEL"]),
+                        (["workshop", "approve", "-h"], ["METRIC"])):
+        done = run(*args)
+        assert done.returncode == 0, done.stderr
+        for name in names:
+            assert name in done.stdout, (args, name)
+        assert "{a}" not in done.stdout and "{rev}" not in done.stdout and "{labels}" not in done.stdout

@@ -27,7 +27,7 @@ def _today(as_of: str | None, project):
 
 @app.command()
 @user_errors
-def prework(label: str = typer.Argument(..., help="The label the workshop is about, such as Pipeline."),
+def prework(label: str = typer.Argument(..., metavar="LABEL", help="The label the workshop is about, such as Pipeline."),
             project: Path = ProjectOpt,
             out: Optional[Path] = typer.Option(None, "--out", help="Folder to write to (default: PROJECT/prework, "
                                                                    "where the kit reads the answers back).")):
@@ -44,7 +44,7 @@ def prework(label: str = typer.Argument(..., help="The label the workshop is abo
 
 @app.command()
 @user_errors
-def kit(labels: List[str] = typer.Argument(..., help="One to three labels, such as Pipeline 'Qualified leads'."),
+def kit(labels: List[str] = typer.Argument(..., metavar="LABEL", help="One to three labels, such as Pipeline 'Qualified leads'."),
         project: Path = ProjectOpt,
         out: Optional[Path] = typer.Option(None, "--out", help="Folder to write the kit to (default: the project)."),
         format: str = typer.Option("html", "--format", help="md or html"),
@@ -64,7 +64,7 @@ def kit(labels: List[str] = typer.Argument(..., help="One to three labels, such 
 
 @app.command()
 @user_errors
-def decide(label: str = typer.Argument(..., help="The label decided on, such as Pipeline."),
+def decide(label: str = typer.Argument(..., metavar="LABEL", help="The label decided on, such as Pipeline."),
            canonical: Optional[str] = typer.Option(None, "--canonical", help="The official metric."),
            for_: Optional[List[str]] = typer.Option(None, "--for", help="A decision the official metric is for "
                                                                         "(repeat for several)."),
@@ -108,7 +108,7 @@ def decide(label: str = typer.Argument(..., help="The label decided on, such as 
 
 @app.command()
 @user_errors
-def rollout(label: str = typer.Argument(..., help="A decided label, such as Pipeline."),
+def rollout(label: str = typer.Argument(..., metavar="LABEL", help="A decided label, such as Pipeline."),
             project: Path = ProjectOpt,
             format: str = typer.Option("md", "--format", help="md or html"),
             out: Optional[Path] = typer.Option(None, "--out", help="File to write (md default: stdout).")):
@@ -130,7 +130,7 @@ def rollout(label: str = typer.Argument(..., help="A decided label, such as Pipe
 
 @app.command()
 @user_errors
-def approve(metric: str = typer.Argument(..., help="The metric whose changed definition is approved."),
+def approve(metric: str = typer.Argument(..., metavar="METRIC", help="The metric whose changed definition is approved."),
             by: str = typer.Option(..., "--by", help="Who approves: the decision's owner or the metric's owner."),
             project: Path = ProjectOpt,
             as_of: Optional[str] = AsOfOpt):
