@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test bench browser install clean
 
@@ -21,7 +22,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/accord demo
 
-test: $(STAMP) browser
+# the test extras: `accord import` (import) and dbt with MetricFlow on DuckDB for the parity tests (dbt)
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,import,dbt]'
+	@touch $(TEST_STAMP)
+
+test: $(TEST_STAMP) browser
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 # Pages are checked in headless Chromium through Playwright, driving Debian's chromium (installed here when

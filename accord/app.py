@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the shapes returned, for readers and type checkers only
     from accord.check import CheckResult
     from accord.compute.run import ComputeResult
     from accord.engine import Engine
+    from accord.imports.write import ImportPlan
     from accord.project.model import Project
     from accord.report_views import Report
     from accord.workshop.approve import Approved
@@ -332,3 +333,24 @@ def pending_approvals(project: Project) -> list[tuple[str, str]]:
             if project.has_metric(use.metric) and use.fingerprint != fingerprint(project, project.metric(use.metric)):
                 out.append((d.label, use.metric))
     return out
+
+
+# ---------------------------------------------------------------- imports and exports
+
+def import_definitions(project: Project, tool: str, folder: Path, team: str | None = None,
+                       level: str | None = None, dry_run: bool = False) -> ImportPlan:
+    """Translate `tool`'s definitions in `folder` (dbt, lookml or cube) into `imported/<tool>/`, exactly or
+    not at all, keeping what a person added since the last import; with dry_run nothing is written."""
+    from accord.imports.translation import TOOLS
+    from accord.imports.write import apply_write, plan_write
+    choose(tool, "tool", TOOLS)
+    if level is not None:
+        choose(level, "--level", ("company", "function", "role"))
+    if not folder.is_dir():
+        raise UserError(f"{folder}: is not a folder. pass the folder of the {tool} project")
+    from accord.imports.tools import translate
+    translation = translate(tool, folder, str(folder), team, level)
+    written = plan_write(project, translation, str(folder))
+    if not dry_run:
+        apply_write(project, written, folder)
+    return written

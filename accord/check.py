@@ -80,6 +80,14 @@ def definition_drift(ctx: Context) -> Iterable[Finding]:
     return drift_findings(ctx.project, load_at_revision(ctx.project, rev), rev)
 
 
+def import_drift(ctx: Context) -> Iterable[Finding]:
+    """import-drift: an imported metric's definition changed in its tool since the last import."""
+    if not ctx.project.settings.imports:
+        return []
+    from accord.imports.drift import import_drift as run
+    return run(ctx.project)
+
+
 def contribution_tree(ctx: Context) -> Iterable[Finding]:
     """unsupported-contribution, reversed-contribution, green-but-stalled, handoff-collision,
     missing-balancing-metric. The tree is kept for the report."""
@@ -114,6 +122,7 @@ DIAGNOSTICS: tuple[Diagnostic, ...] = (
     label_collisions,
     source_disagreements,
     definition_drift,
+    import_drift,
     contribution_tree,
     touchpoint_rules,
     decision_governance,

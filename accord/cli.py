@@ -15,6 +15,7 @@ from accord import app as app_api
 from accord.command import user_errors
 from accord.cli_serve import serve as serve_command
 from accord.cli_serve import users as users_app
+from accord.imports.cli import import_app
 from accord.workshop.cli import app as workshop_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -309,6 +310,7 @@ def touchpoints(project: Path = ProjectOpt,
 app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop and its recorded decisions.")
 app.add_typer(users_app, name="users", help="Accounts of the web app.")
 app.command()(serve_command)
+app.add_typer(import_app, name="import", help="Definitions from dbt's semantic layer, LookML or Cube.")
 
 
 @app.command()

@@ -69,6 +69,7 @@ class Source(Located):
     key: str | None = None
     time: str | None = None
     freshness: Freshness | None = None    # overrides settings.freshness, key by key
+    imported_from: str | None = None        # `<tool>:<name>` when `accord import` wrote it
 
     @field_validator("path", "table", "sql")
     @classmethod
@@ -140,6 +141,8 @@ class Metric(Located):
     status: Literal["canonical", "alternate", "proposed", "deprecated"] | None = None
     target: Target | None = None
     parents: tuple[Parent, ...] = ()
+    imported_from: str | None = None        # `<tool>:<name>` when `accord import` wrote it
+    imported_fingerprint: str | None = None  # the tool's definition when imported, for import-drift
 
     @model_validator(mode="after")
     def _one_kind(self):

@@ -64,6 +64,8 @@ SETTINGS: tuple[tuple[str, Any, Any, str], ...] = (
      "error_after: 30d}; a source's own freshness: overrides it"),
     ("data_paths", list[str], [], "folders outside the project that sources may read, such as a shared lake "
                                   "folder (absolute, or relative to the project folder)"),
+    ("imports", dict[str, str], {}, "folders definitions are imported from, by tool: {dbt: ../analytics}; "
+                                    "written by `accord import`, read by check for import-drift"),
 )
 
 
