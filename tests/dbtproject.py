@@ -301,7 +301,7 @@ def write_accord_project(root: Path, dbt_root: Path, teams: tuple[str, ...] = ("
     """An accord project on the dbt project's warehouse, as of after every row."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "accord.yml").write_text(f"project: shop\nengine: {{type: duckdb, path: {dbt_root / 'warehouse.duckdb'}}}\n"
-                                     f"settings:\n  as_of: {AS_OF.isoformat()}\n")
+                                     f"settings:\n  as_of: {AS_OF.isoformat()}\n  data_paths: [{dbt_root}]\n")
     (root / "teams.yml").write_text("teams:\n" + "".join(f"  - {{name: {t}, lead: {t}@shop.example}}\n"
                                                           for t in teams))
     return root
