@@ -339,7 +339,7 @@ def pending_approvals(project: Project) -> list[tuple[str, str]]:
 
 def import_definitions(project: Project, tool: str, folder: Path, team: str | None = None,
                        level: str | None = None, dry_run: bool = False) -> ImportPlan:
-    """Translate `tool`'s definitions in `folder` (dbt, lookml or cube) into `imported/<tool>/`, exactly or
+    """Translate `tool`'s definitions in `folder` (dbt so far) into `imported/<tool>/`, exactly or
     not at all, keeping what a person added since the last import; with dry_run nothing is written."""
     from accord.imports.translation import TOOLS
     from accord.imports.write import apply_write, plan_write

@@ -310,7 +310,7 @@ def touchpoints(project: Path = ProjectOpt,
 app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop and its recorded decisions.")
 app.add_typer(users_app, name="users", help="Accounts of the web app.")
 app.command()(serve_command)
-app.add_typer(import_app, name="import", help="Definitions from dbt's semantic layer, LookML or Cube.")
+app.add_typer(import_app, name="import", help="Definitions from dbt's semantic layer.")
 
 
 @app.command()
