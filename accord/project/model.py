@@ -345,6 +345,21 @@ class ServeConfig(Model):
     git: Literal["commit", "branch", "off"] = "commit"   # web writes: commit, one branch each, or no git
     cache_ttl: str = "15m"                       # cached results on engines whose data changes without a file
 
+    @field_validator("cache_ttl")
+    @classmethod
+    def _ttl(cls, v: str) -> str:
+        ttl_seconds(v)
+        return v
+
+
+def ttl_seconds(text: str) -> int:
+    """'15m', '2h', '1d' in seconds."""
+    import re
+    m = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", str(text))
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"'{text}' is not a duration of minutes, hours or days. write such as 15m, 2h or 1d")
+    return int(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
 
 class Config(Model):
     """accord.yml: the project itself, apart from definitions."""

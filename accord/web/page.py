@@ -41,6 +41,7 @@ def templates() -> Environment:
     env.globals.update(shared.globals)
     env.globals.update(quote=lambda s: quote(str(s), safe=""), urlencode=urlencode)
     env.filters["trend"] = _remembered(shared.filters["trend"])
+    env.globals["weekly_touches_chart"] = _remembered(shared.globals["weekly_touches_chart"])
     return env
 
 

@@ -186,6 +186,28 @@ def metric(request: Request, name: str, grain: str = ""):
             metric == name for _, metric in app.pending_approvals(project))})
 
 
+def _diff(project, today, rev):
+    return app.diff(project, rev, today)
+
+
+@router.get("/metrics/{name}/since/{rev}")
+def metric_since(request: Request, name: str, rev: str):
+    """What changed in the metric's definition since a git revision, with the numeric impact."""
+    require(request)
+    site = site_of(request)
+    _, project = site.project()
+    if not project.has_metric(name):
+        raise UserError(f"metric '{name}' is not defined.{_near(name, [m.name for m in project.metrics])}")
+    if not re.fullmatch(r"[0-9a-f]{4,40}", rev):
+        raise UserError(f"'{rev[:20]}' is not a commit id. pick one from the metric's history")
+    result = site.result("diff", _diff, rev)
+    if result is None:
+        return _computing(request, f"{name} since {rev}")
+    change = next((c for c in result.changed if c.metric == name), None)
+    return render(request, "metric_since.html.j2", {"m": project.metric(name), "rev": rev, "change": change,
+                                                    "added": name in result.added})
+
+
 def _near(word, choices):
     from accord.errors import did_you_mean
     return did_you_mean(word, choices)
@@ -573,6 +595,18 @@ async def admin_remove(request: Request):
     accounts.remove_account(site.db, data.get("email", ""))
     audit.record(site.db, person.email, "users.remove", data.get("email", ""))
     return redirect("/admin")
+
+
+@router.post("/admin/refresh")
+async def admin_refresh(request: Request):
+    person = require(request)
+    await form_of(request, set(), person)
+    if not may.may_admin(person):
+        raise Refused("refresh", "results", "Only admins refresh the results.")
+    site = site_of(request)
+    site.refresh()
+    audit.record(site.db, person.email, "refresh", "results")
+    return redirect("/")
 
 
 @router.get("/-/healthz")

@@ -60,5 +60,19 @@ def build(root: Path, warm: bool = True) -> FastAPI:
 
     if warm:       # start computing at once, so that the first page is served from the results
         import threading
-        threading.Thread(target=site.warm, daemon=True, name="accord-warm").start()
+        threading.Thread(target=_warm, args=(site,), daemon=True, name="accord-warm").start()
     return web
+
+
+def _warm(site: Site) -> None:
+    """Compute the results, then draw the charts of the home page (drawing is the slow part of a page; the other
+    pages draw theirs when first asked)."""
+    site.warm()
+    overview = site.overview()
+    if overview is None:
+        return
+    from accord.web.page import templates
+    env = templates()
+    for m in overview.report.company:
+        env.filters["trend"](m)
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,7 @@ class Site:
         base = project.config.serve.base_url or ""
         self.secure = base.startswith("https://")
         self._project = (project_fingerprint(root), project)
+        self._refreshes = 0
         self._lock = threading.Lock()
         self._memory: dict[tuple, Any] = {}
         self._pending: dict[tuple, Future] = {}
@@ -62,15 +64,29 @@ class Site:
 
     # ------------------------------------------------------------ the project
     def project(self):
-        """The project as the files say now (loaded again only when a file changed)."""
+        """The project as the files say now (loaded again only when a file changed), and the key its results are
+        kept under: the files' hash; on an engine whose data changes without a file changing (anything but
+        DuckDB), also the current `serve.cache_ttl` window; and the admins' refresh count."""
         fp = project_fingerprint(self.root)
         with self._lock:
-            if self._project[0] == fp:
-                return fp, self._project[1]
-        project = app.load(self.root)
+            cached = self._project if self._project[0] == fp else None
+        if cached is None:
+            project = app.load(self.root)
+            with self._lock:
+                self._project = cached = (fp, project)
+        project = cached[1]
+        key = fp + f"-r{self._refreshes}"
+        if project.config.engine.type != "duckdb":
+            from accord.project.model import ttl_seconds
+            key += f"-t{int(time.time()) // ttl_seconds(project.config.serve.cache_ttl)}"
+        return key, project
+
+    def refresh(self) -> None:
+        """Compute every result again (an admin's action, for data that changed without a file changing)."""
         with self._lock:
-            self._project = (fp, project)
-        return fp, project
+            self._memory.clear()
+            self._refreshes += 1
+        cache.clear(self.db)
 
     # ------------------------------------------------------------ results
     def result(self, kind: str, build: Callable[[Any, Any], Any], *args, wait: bool = False):
