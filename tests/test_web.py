@@ -349,6 +349,7 @@ def test_a_bad_decision_form_shows_the_clis_one_line_problem_and_writes_nothing(
     fields = form(dev, "/workshop/Pipeline", "/workshop/Pipeline/decide")
     r = dev.post("/workshop/Pipeline/decide", data={**fields, "canonical": "sales_pipline", "owner": "dev@x.example"})
     assert r.status_code == 422 and "Did you mean &#39;sales_pipeline&#39;?" in r.text
+    assert 'value="dev@x.example"' in r.text            # shown next to the form, with what was typed kept
     r = dev.post("/workshop/Pipeline/decide", data={**fields, "canonical": "sales_pipeline", "owner": "dev@x.example",
                                                     "follow_ups": "task without owner"})
     assert r.status_code == 422

@@ -433,8 +433,13 @@ def _prework_values(request_, answers) -> dict:
 @router.get("/workshop/{label}")
 def workshop_label(request: Request, label: str):
     person = require(request)
-    site = site_of(request)
-    _, project = site.project()
+    _, project = site_of(request).project()
+    return render(request, "workshop_label.html.j2", _workshop(person, project, label))
+
+
+def _workshop(person, project, label: str, error: list[str] | None = None, given: dict | None = None) -> dict:
+    """The workshop page of a label: pre-work per team, approvals, and (for facilitators) the decision form with
+    the problems of the last attempt next to it and what was typed kept."""
     state = _state(project, label)
     t = state["topic"]
     from accord.workshop.prework import QUESTIONS, SHARPER
@@ -445,19 +450,17 @@ def workshop_label(request: Request, label: str):
                       "editable": may.may_edit_prework(person, r.team),
                       "values": _prework_values(r, a),
                       "base": app.content_hash(app.prework_paths(project, t.label, r.team))})
-    metrics = sorted({m.name for m in t.metrics}) if hasattr(t, "metrics") else []
     names = {o["metric"] for r in state["requests"] for o in r.own}
     approvable = [metric for _, metric in app.pending_approvals(project) if metric in names]
-    return render(request, "workshop_label.html.j2", {
+    return {
         "t": t, "teams": teams, "questions": QUESTIONS, "sharper": SHARPER,
         "see_answers": may.may_see_answers(person, state["submitted"]),
-        "may_decide": may.may_decide(person), "metrics": metrics or sorted(
-            {o["metric"] for r in state["requests"] for o in r.own}),
-        "decision_base": app.content_hash(app.decision_paths(project, t.label)),
+        "may_decide": may.may_decide(person), "metrics": sorted(names),
+        "decision_base": (given or {}).get("base") or app.content_hash(app.decision_paths(project, t.label)),
         "missing": [r.team for r in state["requests"] if r.team not in state["submitted"]],
         "approvable": [(metric, may.may_approve(person, project, metric),
                         app.content_hash(app.approval_paths(project, metric))) for metric in approvable],
-        "error": None, "form": {}})
+        "error": error, "form": given or {}}
 
 
 @router.post("/workshop/{label}/prework/{team}")
@@ -537,7 +540,7 @@ async def decide(request: Request, label: str):
         problems = e.lines()
     if problems:
         audit.record(site.db, person.email, "decide", t.label, outcome="invalid")
-        return render(request, "problem.html.j2", {"title": "The decision was not recorded", "lines": problems},
+        return render(request, "workshop_label.html.j2", _workshop(person, project, t.label, problems, data),
                       status=422)
     _written(request, person, "decide", t.label, written)
     return redirect(f"/workshop/{_q(t.label)}#decision")
