@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "accord needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,browser]'
+	$(BIN)/python -m pip install --quiet -e '.[test,browser,postgres]'
 	@# byte-compile now, as a wheel install does: an editable install otherwise compiles every module
 	@# again in each run wherever Python may not write its bytecode cache
 	$(BIN)/python -m compileall -q accord
