@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test bench browser install clean
+.PHONY: demo test bench browser install clean engines test-postgres test-spark
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "accord needs Python 3.11 or newer"'
@@ -27,7 +27,7 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,import,dbt]'
 	@touch $(TEST_STAMP)
 
-test: $(TEST_STAMP) browser
+test: $(TEST_STAMP) browser engines
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 # Pages are checked in headless Chromium through Playwright, driving Debian's chromium (installed here when
@@ -39,6 +39,19 @@ browser: $(STAMP)
 	    apt-get update -q && apt-get install -y -q chromium; \
 	  else echo "browser: $(CHROMIUM) not found; install Debian's chromium (apt-get install chromium)"; fi; \
 	fi
+
+# The engines the tests start themselves: psycopg and pyspark (extras), and, when root on Debian without
+# them, the PostgreSQL server binaries (the tests run initdb and pg_ctl as the postgres system user).
+engines: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres,spark]'
+	@if [ "$$(id -u)" = 0 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+
+test-postgres: engines
+	ACCORD_REQUIRE=postgres $(BIN)/python -m pytest -p no:cacheprovider tests/test_engine_postgres.py
+
+test-spark: engines
+	ACCORD_REQUIRE=spark $(BIN)/python -m pytest -p no:cacheprovider tests/test_engine_spark.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -97,6 +97,12 @@ def validate(project: Project) -> Validation:
         return Validation(project, check_data(project, e))
 
 
+def engine_dialect(project: Project) -> str:
+    """The SQL dialect of the project's engine (a dbt profile's adapter for type dbt)."""
+    from accord.compute.connect import engine_spec
+    return engine_spec(project).kind
+
+
 def compute(project: Project, metrics: list[str] | None, grain: str, on: dt.date, since: dt.date | None = None,
             until: dt.date | None = None, progress: Progress | None = None) -> ComputeResult:
     """Metrics per period at `grain` as of `on`: one scan per source."""

@@ -114,18 +114,25 @@ def compute(metrics: Optional[List[str]] = typer.Argument(None, metavar="METRIC"
             until: Optional[str] = typer.Option(None, "--until", help="Last period start to show (inclusive)."),
             as_of: Optional[str] = AsOfOpt,
             format: str = typer.Option("text", "--format", help="text, json or csv"),
-            show_sql: bool = typer.Option(False, "--show-sql", help="Print each source's query to stderr.")):
+            show_sql: bool = typer.Option(False, "--show-sql", help="Print each source's query to stderr."),
+            dialect: Optional[str] = typer.Option(None, "--dialect", help="The SQL --show-sql prints: duckdb, "
+                                                  "postgres, spark, snowflake, bigquery, databricks or redshift "
+                                                  "(default: the project's engine).")):
     """Compute metrics per period: one scan per source."""
     from accord.compute.periods import GRAINS
     app_api.choose(grain, "--grain", GRAINS)
     app_api.choose(format, "--format", ("text", "json", "csv"))
+    from accord.engine import DIALECTS, plan_sql
+    if dialect is not None:
+        app_api.choose(dialect, "--dialect", tuple(DIALECTS))
     since_d, until_d, as_of_d = _date(since, "--since"), _date(until, "--until"), _date(as_of, "--as-of")
     proj = app_api.load(project)
     result = app_api.compute(proj, metrics or None, grain, app_api.today(proj, as_of_d), since_d, until_d,
                              progress=_progress())
-    if show_sql:
+    if show_sql or dialect:
+        written = dialect or app_api.engine_dialect(proj)
         for name, plan in result.plans.items():
-            print(f"-- {name}: {plan.strategy} plan\n{plan.query.sql('duckdb', pretty=True)};\n", file=sys.stderr)
+            print(f"-- {name}: {plan.strategy} plan\n{plan_sql(plan.query, written)};\n", file=sys.stderr)
     data = result.as_dict()
     if format == "json":
         return _emit_json(data)

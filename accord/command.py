@@ -22,9 +22,12 @@ def user_errors(fn):
     """User errors become one line per problem on stderr and exit code 2; bugs keep their traceback."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from accord.engine import EngineError, EngineQueryError
         from accord.errors import UserError
         try:
             return fn(*args, **kwargs)
         except UserError as e:
             fail(e.lines())
+        except (EngineError, EngineQueryError) as e:   # one the command did not place in the YAML
+            fail([f"accord.yml: the engine refused a query: {e}. check the engine and the sources"])
     return wrapper

@@ -69,3 +69,21 @@ def browser():
     from browser import launch
     with launch() as b:
         yield b
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the run (tests using it share one xdist group, so one worker starts it)."""
+    from servers import start_postgres
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local Spark session for the run (local[2], no UI), stopped at the end."""
+    from servers import start_spark
+    session = start_spark()
+    yield session
+    session.stop()

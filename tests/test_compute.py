@@ -1019,6 +1019,13 @@ class CountingEngine:
         self.queries.append(ast)
         return self._engine.records(ast)
 
+    def describe(self, relation):
+        self.queries.append(exp.Describe(this=relation))
+        return self._engine.describe(relation)
+
+    def sample(self, relation, rows):
+        return self._engine.sample(relation, rows)
+
     def close(self):
         self._engine.close()
 

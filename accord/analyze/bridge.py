@@ -196,7 +196,7 @@ def reconcile(project: Project, engine, a_name: str, b_name: str, period: str) -
         raise _refuse(f"'{a_name}' counts {ea or 'unstated entities'} ({a.source}) and '{b_name}' counts "
                       f"{eb or 'unstated entities'} ({b.source}): records of different entities cannot be matched. "
                       "set the same entity: on both sources if one row means the same thing")
-    from accord.engine.duckdb import EngineQueryError
+    from accord.engine import EngineQueryError
     try:
         table = engine.query(bridge_query(project, a, b))
     except EngineQueryError as e:

@@ -345,14 +345,14 @@ def clause_columns(metrics: list[MetricScan]) -> list[str]:
     return sorted(seen.values())
 
 
-def sample_query(rel: exp.Expression, columns: list[str]) -> exp.Select:
-    """Distinct counts of the clause columns over the first rows: cheap, and enough to choose a plan."""
-    head = exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(rel).limit(SAMPLE_ROWS)
+def sample_query(head: exp.Expression, columns: list[str]) -> exp.Select:
+    """Distinct counts of the clause columns over a sample of rows (the engine's `sample`, SAMPLE_ROWS of
+    them): cheap, and enough to choose a plan."""
     q = exp.select(exp.alias_(exp.Count(this=exp.Star()), "__rows"))
     for i, c in enumerate(columns):
         q = q.select(exp.alias_(exp.Anonymous(this="approx_count_distinct",
                                               expressions=[exp.column(c, quoted=True)]), f"__d{i}"), copy=False)
-    return q.from_(_subquery(head, "__head"), copy=False)
+    return q.from_(head, copy=False)
 
 
 def choose(metrics: list[MetricScan], distinct: dict[str, int]) -> tuple[str, tuple[str, ...]]:

@@ -9,12 +9,11 @@ from decimal import Decimal
 from sqlglot import exp
 
 from accord.compute.periods import Calendar
-from accord.compute.plan import (MetricScan, ScanPlan, additive_zero, choose, clause_columns, day_after,
+from accord.compute.plan import (SAMPLE_ROWS, MetricScan, ScanPlan, additive_zero, choose, clause_columns, day_after,
                                  filter_plan, grouped_plan, presence_query, rows_query, sample_query, shows_rows,
                                  unqualify)
 from accord.compute.relations import TEXT_TYPES, Schema, from_source, local_time
-from accord.engine import Engine
-from accord.engine.duckdb import EngineQueryError
+from accord.engine import Engine, EngineQueryError
 from accord.errors import Problem, UserError, did_you_mean
 from accord.project.model import Metric, Project, Source
 from accord.project.settings import resolve_today
@@ -112,13 +111,12 @@ def _closure(project: Project, metrics: list[Metric]) -> list[Metric]:
 
 
 def source_schema(engine: Engine, project: Project, source: Source) -> Schema:
-    q = exp.Describe(this=exp.select("*").from_(from_source(project, source)))
     try:
-        rows = engine.records(q)
+        return Schema(engine.describe(from_source(project, source)))
     except EngineQueryError as e:
         raise UserError([Problem(source.location.file, source.location.line, 0,
-                                 f"source '{source.name}' cannot be read: {e}. check the path, table or sql")])
-    return Schema({r["column_name"]: r["column_type"] for r in rows})
+                                 f"source '{source.name}' cannot be read: {e}. check the {source.origin}, "
+                                 "and that the engine's user may SELECT from it")])
 
 
 def check_columns(project: Project, source: Source, metrics: list[Metric], schema: Schema) -> list[Problem]:
@@ -168,7 +166,8 @@ def plan_source(engine: Engine, project: Project, source: Source, metrics: list[
     columns = clause_columns(scans)
     distinct: dict[str, int] = {}
     if columns:
-        sample = engine.records(sample_query(from_source(project, source), [schema.find(c) for c in columns]))[0]
+        head = engine.sample(from_source(project, source), SAMPLE_ROWS)
+        sample = _records(engine, source, sample_query(head, [schema.find(c) for c in columns]))[0]
         distinct = {schema.find(c): sample[f"__d{i}"] for i, c in enumerate(columns)}
     strategy, grouped = choose(scans, distinct)
     plan = grouped_plan(rows, scans, len(times), grouped) if strategy == "grouped" \

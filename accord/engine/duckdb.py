@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from sqlglot import exp
 
+from accord.engine.base import EngineQueryError
 from accord.engine.sandbox import Sandbox
 from accord.errors import UserError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-
-class EngineQueryError(Exception):
-    """The engine refused a query (a missing column, a bad cast...): callers map it to the YAML."""
+__all__ = ["DuckDBEngine", "EngineQueryError"]
 
 
 class DuckDBEngine:
@@ -70,6 +69,19 @@ class DuckDBEngine:
             names = [c[0] for c in rel.description]
             return [dict(zip(names, row)) for row in rel.fetchall()]
         return self._run(ast, rows)
+
+    def describe(self, relation: exp.Expression) -> dict[str, str]:
+        """Column name -> DuckDB type of a FROM-able relation."""
+        rows = self.records(exp.Describe(this=exp.select("*").from_(relation)))
+        return {r["column_name"]: r["column_type"] for r in rows}
+
+    def sample(self, relation: exp.Expression, rows: int) -> exp.Expression:
+        """The first `rows` rows: DuckDB reads no further than it needs."""
+        head = exp.select("*").from_(relation).limit(rows)
+        return exp.Subquery(this=head, alias=exp.TableAlias(this=exp.to_identifier("__sample")))
+
+    def sql(self, ast: exp.Expression) -> str:
+        return ast.sql(dialect=self.dialect)
 
     def _run(self, ast: exp.Expression | str, fetch):
         """`fetch` applied to the query's relation; the engine's refusal as EngineQueryError (one line); a query

@@ -47,6 +47,17 @@ class WorkerEngine:
     def records(self, ast: exp.Expression | str) -> list[dict[str, Any]]:
         return self._call("records", _sql(ast))
 
+    def describe(self, relation: exp.Expression) -> dict[str, str]:
+        rows = self.records(exp.Describe(this=exp.select("*").from_(relation)))
+        return {r["column_name"]: r["column_type"] for r in rows}
+
+    def sample(self, relation: exp.Expression, rows: int) -> exp.Expression:
+        head = exp.select("*").from_(relation).limit(rows)
+        return exp.Subquery(this=head, alias=exp.TableAlias(this=exp.to_identifier("__sample")))
+
+    def sql(self, ast: exp.Expression) -> str:
+        return _sql(ast)
+
     def _call(self, *request: Any) -> Any:
         from accord.engine.duckdb import EngineQueryError
         try:

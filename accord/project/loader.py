@@ -50,6 +50,8 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
         else:
             config = _validate(Config, config_doc, {}, CONFIG_FILE, CONFIG_FILE, problems)
     if config is not None:
+        config = config.model_copy(update={"engine": config.engine.model_copy(
+            update={"line": position(config_doc, ("engine",))[0]})})
         glob_problems = _check_globs(root, config, config_doc)
         problems += glob_problems + _check_engine(data, config, config_doc)
     if config is None and (not isinstance(config_doc, dict) or "paths" in config_doc) or glob_problems:
@@ -98,6 +100,8 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
     # Definitions that failed to load are left out, and references to their names are not reported:
     # every other problem still is, so one run shows all of them.
     problems += cross_check(project, names)
+    if config is not None and config.engine.type == "postgres":
+        problems += file_sources_refused(project, "PostgreSQL")
     if problems:
         raise UserError(problems)
     return project
@@ -149,6 +153,14 @@ def _check_globs(root: Path, config: Config, doc: Any) -> list[Problem]:
             out.append(Problem(CONFIG_FILE, line, col, f"paths: '{g}' is not a usable glob{reason}. "
                                                        "write a glob such as definitions/**/*.yml"))
     return out
+
+
+def file_sources_refused(project: Project, engine: str) -> list[Problem]:
+    """A file source (`path:`) cannot be read by an engine that reads only its own tables."""
+    return [Problem(s.at("path").file, s.at("path").line, 0,
+                    f"source '{s.name}' reads a file, which {engine} cannot read. load the file into a table "
+                    "and write `table: schema.table`, or use engine type duckdb")
+            for s in project.sources if s.path]
 
 
 def _check_engine(root: Path, config: Config, doc: Any) -> list[Problem]:

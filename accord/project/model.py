@@ -314,12 +314,27 @@ class Accept(Located):
 
 # ---------------------------------------------------------------- the project
 
+_ENGINE_KEYS = {"duckdb": ("path",), "postgres": ("dsn", "dsn_env"), "spark": ("master", "remote"),
+                "dbt": ("profiles_dir", "profile", "target")}
+
+
 class EngineConfig(Model):
-    type: Literal["duckdb"] = "duckdb"
+    """Where the data are. Credentials never live here: a DSN without a password (libpq's PGPASSWORD or
+    ~/.pgpass supply it), or the name of an environment variable holding one."""
+
+    type: Literal["duckdb", "postgres", "spark", "dbt"] = "duckdb"
     path: str | None = None
     memory_limit: str = "75%"          # of the machine's memory, or an amount such as 4GB
     threads: int | None = Field(default=None, ge=1)   # default: every core
     timeout: str = "10m"               # a query running longer is stopped
+    dsn: str | None = None
+    dsn_env: str | None = None
+    master: str | None = None
+    remote: str | None = None
+    profiles_dir: str | None = None
+    profile: str | None = None
+    target: str | None = None
+    line: int = Field(default=0, exclude=True, repr=False)
 
     @field_validator("memory_limit")
     @classmethod
@@ -336,6 +351,32 @@ class EngineConfig(Model):
     def _timeout(cls, v: str) -> str:
         parse_time_limit(v)
         return v
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password(cls, v: str | None) -> str | None:
+        if v is not None and re.search(r"(^|\s)password\s*=|://[^/@\s]*:[^/@\s]*@", v, re.IGNORECASE):
+            raise ValueError("holds a password, which must never be written in YAML. remove it and give it "
+                             "in PGPASSWORD or ~/.pgpass, or use dsn_env: a variable holding the whole DSN")
+        return v
+
+    @model_validator(mode="after")
+    def _keys_of_its_type(self):
+        given = [k for keys in _ENGINE_KEYS.values() for k in keys if getattr(self, k) is not None]
+        other = [k for k in given if k not in _ENGINE_KEYS[self.type]]
+        if other:
+            raise ValueError(f"type {self.type} takes {' or '.join(_ENGINE_KEYS[self.type])}, not "
+                             f"{_and(other)}. remove {_and(other)} or change the type")
+        if self.type == "postgres" and (self.dsn is None) == (self.dsn_env is None):
+            raise ValueError("type postgres needs exactly one of dsn (no password in it) or dsn_env (the name "
+                             "of an environment variable holding the DSN)")
+        if self.type == "spark" and self.master is not None and self.remote is not None:
+            raise ValueError("type spark takes master (a local or cluster session) or remote (Spark Connect), "
+                             "not both. keep one")
+        if self.type == "dbt" and not self.profile:
+            raise ValueError("type dbt needs profile: the name of a profile in profiles.yml (and optionally "
+                             "target and profiles_dir)")
+        return self
 
 
 class ServeConfig(Model):

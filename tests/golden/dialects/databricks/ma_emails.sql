@@ -1,0 +1,80 @@
+SELECT
+  __p0,
+  CASE
+    WHEN NULLIF(SUM(__a1) FILTER(WHERE
+      NOT (
+        (
+          bounced
+        ) IS TRUE
+      )), 0) = 0
+    THEN CASE
+      WHEN CAST(SUM(__a0) FILTER(WHERE
+        NOT (
+          (
+            bounced
+          ) IS TRUE
+        )) AS DOUBLE) > 0
+      THEN CAST('Infinity' AS DOUBLE)
+      WHEN CAST(SUM(__a0) FILTER(WHERE
+        NOT (
+          (
+            bounced
+          ) IS TRUE
+        )) AS DOUBLE) < 0
+      THEN CAST('-Infinity' AS DOUBLE)
+      WHEN CAST(SUM(__a0) FILTER(WHERE
+        NOT (
+          (
+            bounced
+          ) IS TRUE
+        )) AS DOUBLE) = 0
+      THEN CAST('NaN' AS DOUBLE)
+    END
+    ELSE CAST(SUM(__a0) FILTER(WHERE
+      NOT (
+        (
+          bounced
+        ) IS TRUE
+      )) AS DOUBLE) / NULLIF(SUM(__a1) FILTER(WHERE
+      NOT (
+        (
+          bounced
+        ) IS TRUE
+      )), 0)
+  END AS __m0,
+  SUM(__a2) FILTER(WHERE
+    NOT (
+      (
+        bounced
+      ) IS TRUE
+    )) AS __n0,
+  SUM(__a2) AS __m1,
+  SUM(__a2) AS __n1,
+  CAST(MAX(__a3) AS TIMESTAMP_NTZ) AS __l0
+FROM (
+  SELECT
+    __p0,
+    `bounced`,
+    SUM(CASE WHEN opened THEN 1.0 ELSE 0.0 END) AS __a0,
+    COUNT(CASE WHEN opened THEN 1.0 ELSE 0.0 END) AS __a1,
+    COUNT(*) AS __a2,
+    MAX(__t0) AS __a3
+  FROM (
+    SELECT
+      *,
+      CAST(TRUNC(CAST(__t0 AS DATE), 'WEEK') AS DATE) AS __p0
+    FROM (
+      SELECT
+        *,
+        `sent_at` AS __t0
+      FROM parquet.`<project>/data/marketing/email_sends.parquet`
+    ) AS __timed
+    WHERE
+      __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)
+  ) AS __rows
+  GROUP BY
+    __p0,
+    `bounced`
+) AS __groups
+GROUP BY
+  __p0

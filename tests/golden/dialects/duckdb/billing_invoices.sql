@@ -1,0 +1,38 @@
+SELECT
+  __p0,
+  SUM(amount_usd) FILTER(WHERE
+    NOT __c0) AS __m0,
+  COUNT(*) FILTER(WHERE
+    NOT __c0) AS __n0,
+  SUM(amount_usd) FILTER(WHERE
+    NOT __c0) / COUNT(DISTINCT customer_id) FILTER(WHERE
+    NOT __c0) AS __m1,
+  COUNT(*) FILTER(WHERE
+    NOT __c0) AS __n1,
+  COUNT(DISTINCT customer_id) FILTER(WHERE
+    NOT __c0) AS __m2,
+  COUNT(*) FILTER(WHERE
+    NOT __c0) AS __n2,
+  CAST(MAX(__t0) AS TIMESTAMP) AS __l0
+FROM (
+  SELECT
+    *,
+    (
+      status = 'void'
+    ) IS TRUE AS __c0
+  FROM (
+    SELECT
+      *,
+      CAST(DATE_TRUNC('week', CAST(__t0 AS DATE)) AS DATE) AS __p0
+    FROM (
+      SELECT
+        *,
+        "invoice_date" AS __t0
+      FROM READ_PARQUET('<project>/data/billing/invoices.parquet')
+    ) AS __timed
+    WHERE
+      __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)
+  ) AS __rows
+) AS __flagged
+GROUP BY
+  __p0

@@ -1,0 +1,44 @@
+SELECT
+  __p0,
+  COUNT(DISTINCT CASE WHEN __c0 THEN customer_id END) AS __m0,
+  COUNT(CASE WHEN __c0 THEN 1 END) AS __n0,
+  CAST(MAX(__t0) AS TIMESTAMP) AS __l0
+FROM (
+  SELECT
+    *,
+    (
+      step = 'go_live'
+    ) IS TRUE AS __c0
+  FROM (
+    SELECT
+      *,
+      CAST(DATE_TRUNC('WEEK', CAST(__t0 AS DATE)) AS DATE) AS __p0
+    FROM (
+      SELECT
+        *,
+        CASE
+          WHEN "event_at" ~ '\\d:\\d\\d(:\\d\\d(\\.\\d*)?)?\\s*([zZ]|[+-]\\d\\d(:?\\d\\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\\s*$'
+          THEN TIMEZONE(
+            'America/New_York',
+            CASE
+              WHEN CAST("event_at" AS VARCHAR(MAX)) ~ '^\\s*\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?\\s*([zZ]|[+-]\\d{2}(:?\\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*)?\\s*$'
+              THEN CAST("event_at" AS TIMESTAMP WITH TIME ZONE)
+              ELSE NULL
+            END
+          )
+          ELSE CASE
+            WHEN CAST("event_at" AS VARCHAR(MAX)) ~ '^\\s*\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?\\s*([zZ]|[+-]\\d{2}(:?\\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*)?\\s*$'
+            THEN CAST("event_at" AS TIMESTAMP)
+            ELSE NULL
+          END
+        END AS __t0
+      FROM READ_PARQUET(
+        '<project>/data/product/onboarding_events.parquet'
+      )
+    ) AS __timed
+    WHERE
+      __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)
+  ) AS __rows
+) AS __flagged
+GROUP BY
+  __p0

@@ -1,0 +1,38 @@
+SELECT
+  __p0,
+  SUM(__a0) FILTER(WHERE
+    (
+      status = 'Accepted'
+    ) IS TRUE) AS __m0,
+  SUM(__a0) FILTER(WHERE
+    (
+      status = 'Accepted'
+    ) IS TRUE) AS __n0,
+  SUM(__a0) AS __m1,
+  SUM(__a0) AS __n1,
+  CAST(MAX(__a1) AS TIMESTAMP_NTZ) AS __l0
+FROM (
+  SELECT
+    __p0,
+    `status`,
+    COUNT(*) AS __a0,
+    MAX(__t0) AS __a1
+  FROM (
+    SELECT
+      *,
+      CAST(TRUNC(CAST(__t0 AS DATE), 'WEEK') AS DATE) AS __p0
+    FROM (
+      SELECT
+        *,
+        `routed_at` AS __t0
+      FROM parquet.`<project>/data/crm/leads.parquet`
+    ) AS __timed
+    WHERE
+      __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)
+  ) AS __rows
+  GROUP BY
+    __p0,
+    `status`
+) AS __groups
+GROUP BY
+  __p0
