@@ -165,3 +165,16 @@ def test_bad_engine_settings_are_one_line_at_the_engine(tmp_path, engine, words)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("accord.yml:3") and words in lines[0], r.stderr
     assert "hunter2" not in r.stderr
+
+
+@pytest.mark.parametrize("measure", ["sum(length(pg_read_file('/etc/passwd')))", "count(pg_ls_dir('.'))",
+                                     "sum(lo_import('/etc/passwd'))"])
+def test_reading_files_is_refused_before_anything_is_sent(tmp_path, measure):
+    """The SQL floor refuses it at load: the engine (a server that does not exist) is never reached."""
+    defs = DEFS.replace("sum(amount)", f'"{measure}"')
+    root = shop_project(tmp_path, "{type: postgres, dsn: 'host=/nonexistent port=1 user=accord'}", defs)
+    r = run(["compute"], root)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("defs.yml:4") and "not allowed" in lines[0], r.stderr
+    assert "cannot connect" not in r.stderr
