@@ -84,6 +84,9 @@ def postgres():
 def spark():
     """A local Spark session for the run (local[2], no UI), stopped at the end."""
     from servers import start_spark
+    import shutil
     session = start_spark()
     yield session
     session.stop()
+    for folder in session._accord_dirs:
+        shutil.rmtree(folder, ignore_errors=True)

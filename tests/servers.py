@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -145,7 +144,7 @@ def start_spark():
         missing("spark", "pyspark is not installed (pip install 'accord[spark]')")
     if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
         missing("spark", "no Java runtime (Java 17) to run Spark")
-    started = time.monotonic()
+    dirs = [tempfile.mkdtemp(prefix="accord-spark-"), tempfile.mkdtemp(prefix="accord-spark-tables-")]
     try:
         spark = (SparkSession.builder.master("local[2]").appName("accord-tests")
                  .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
@@ -153,10 +152,10 @@ def start_spark():
                  .config("spark.default.parallelism", "2").config("spark.driver.memory", "1g")
                  .config("spark.sql.adaptive.enabled", "true")
                  .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC")
-                 .config("spark.local.dir", tempfile.mkdtemp(prefix="accord-spark-"))
+                 .config("spark.local.dir", dirs[0]).config("spark.sql.warehouse.dir", dirs[1])
                  .getOrCreate())
     except Exception as e:  # noqa: BLE001 - the JVM failing to start: one line, skip or fail
         missing("spark", f"a local Spark session did not start: {str(e).splitlines()[0]}")
     spark.sparkContext.setLogLevel("ERROR")
-    spark._accord_started = time.monotonic() - started
+    spark._accord_dirs = dirs       # removed when the session stops (conftest)
     return spark

@@ -19,9 +19,7 @@ FROM (
       SELECT
         *,
         `churned_on` AS __t0
-      FROM READ_PARQUET(
-        '<project>/data/billing/churn_events.parquet'
-      )
+      FROM READ_PARQUET('<project>/data/billing/churn_events.parquet')
     ) AS __timed
     WHERE
       __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)

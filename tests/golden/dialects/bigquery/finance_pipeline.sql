@@ -45,9 +45,7 @@ FROM (
             THEN TIMEZONE('America/New_York', SAFE_CAST(`expected_close` AS TIMESTAMP))
             ELSE SAFE_CAST(`expected_close` AS DATETIME)
           END AS __t0
-        FROM READ_PARQUET(
-          '<project>/data/finance/pipeline_sheet.parquet'
-        )
+        FROM READ_PARQUET('<project>/data/finance/pipeline_sheet.parquet')
       ) AS __timed
       WHERE
         __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)

@@ -33,9 +33,7 @@ FROM (
       SELECT
         *,
         `sent_at` AS __t0
-      FROM READ_PARQUET(
-        '<project>/data/marketing/email_sends.parquet'
-      )
+      FROM READ_PARQUET('<project>/data/marketing/email_sends.parquet')
     ) AS __timed
     WHERE
       __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)

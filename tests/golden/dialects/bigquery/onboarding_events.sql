@@ -24,9 +24,7 @@ FROM (
           THEN TIMEZONE('America/New_York', SAFE_CAST(`event_at` AS TIMESTAMP))
           ELSE SAFE_CAST(`event_at` AS DATETIME)
         END AS __t0
-      FROM READ_PARQUET(
-        '<project>/data/product/onboarding_events.parquet'
-      )
+      FROM READ_PARQUET('<project>/data/product/onboarding_events.parquet')
     ) AS __timed
     WHERE
       __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)

@@ -36,9 +36,7 @@ FROM (
         SELECT
           *,
           "started_on" AS __t0
-        FROM READ_PARQUET(
-          '<project>/data/billing/subscriptions.parquet'
-        )
+        FROM READ_PARQUET('<project>/data/billing/subscriptions.parquet')
       ) AS __timed
       WHERE
         __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)

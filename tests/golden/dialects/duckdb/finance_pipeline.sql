@@ -47,9 +47,7 @@ FROM (
             THEN TIMEZONE('America/New_York', TRY_CAST("expected_close" AS TIMESTAMPTZ))
             ELSE TRY_CAST("expected_close" AS TIMESTAMP)
           END AS __t0
-        FROM READ_PARQUET(
-          '<project>/data/finance/pipeline_sheet.parquet'
-        )
+        FROM READ_PARQUET('<project>/data/finance/pipeline_sheet.parquet')
       ) AS __timed
       WHERE
         __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)

@@ -26,9 +26,7 @@ FROM (
           THEN TIMEZONE('America/New_York', TRY_CAST("event_at" AS TIMESTAMPTZ))
           ELSE TRY_CAST("event_at" AS TIMESTAMP)
         END AS __t0
-      FROM READ_PARQUET(
-        '<project>/data/product/onboarding_events.parquet'
-      )
+      FROM READ_PARQUET('<project>/data/product/onboarding_events.parquet')
     ) AS __timed
     WHERE
       __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)

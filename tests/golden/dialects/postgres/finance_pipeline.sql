@@ -55,9 +55,7 @@ FROM (
               ELSE NULL
             END
           END AS __t0
-        FROM READ_PARQUET(
-          '<project>/data/finance/pipeline_sheet.parquet'
-        )
+        FROM READ_PARQUET('<project>/data/finance/pipeline_sheet.parquet')
       ) AS __timed
       WHERE
         __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)

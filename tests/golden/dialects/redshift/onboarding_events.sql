@@ -32,9 +32,7 @@ FROM (
             ELSE NULL
           END
         END AS __t0
-      FROM READ_PARQUET(
-        '<project>/data/product/onboarding_events.parquet'
-      )
+      FROM READ_PARQUET('<project>/data/product/onboarding_events.parquet')
     ) AS __timed
     WHERE
       __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)

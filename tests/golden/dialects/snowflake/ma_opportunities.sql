@@ -50,9 +50,7 @@ FROM (
           THEN TIMEZONE('America/New_York', CAST("created_at" AS TIMESTAMPTZ))
           ELSE CAST("created_at" AS TIMESTAMP)
         END AS __t0
-      FROM READ_PARQUET(
-        '<project>/data/marketing/opportunities_sync.parquet'
-      )
+      FROM READ_PARQUET('<project>/data/marketing/opportunities_sync.parquet')
     ) AS __timed
     WHERE
       __t0 IS NULL OR __t0 < CAST('2026-10-06' AS DATE)
