@@ -12,6 +12,13 @@ from ruamel.yaml import YAML
 
 from accord.project.loader import load_project
 
+# Speed is measured in bench/, never timed in tests: hypothesis's per-example deadline failed property tests
+# whenever the machine was busy, though every example was right.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("accord", deadline=None)
+_hypothesis_settings.load_profile("accord")
+
 
 def _yaml(doc) -> str:
     y = YAML()

@@ -117,6 +117,9 @@ class SparkEngine:
             self._spark = builder.getOrCreate()
             self._spark.conf.set("spark.sql.session.timeZone", spec.timezone)
             self._spark.conf.set("spark.sql.ansi.enabled", "false")
+            # pyspark logs every refused query as a JSON line on stderr; accord reports it as one line itself
+            import logging
+            logging.getLogger("SQLQueryContextLogger").disabled = True
         except Exception as e:  # noqa: BLE001 - py4j, grpc and the JVM raise many kinds: one line for all
             where = spec.remote or spec.master or "local[2]"
             raise EngineError(f"cannot start a Spark session on '{where}': {first_line(e)}. check "
