@@ -93,12 +93,15 @@ def signed_in(browser, served, email: str, width: int = 1400, axe: bool = False)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_load_state("load")
+    assert "/sign-in" not in page.url, f"{email} was not signed in"
+    page.goto("about:blank")    # the landing page may be "Computing", which reloads itself: leave it
     return page
 
 
 def until_computed(page, url: str, timeout: float = COMPUTE_WAIT) -> None:
     """Wait while `url` says it is computing (asking with the page's own session), then open it."""
     deadline = time.monotonic() + timeout
+    page.goto("about:blank")    # a "Computing" page reloads itself every 2 s; leave it so no reload races the goto
     while "<h1>Computing" in page.request.get(url).text():
         assert time.monotonic() < deadline, f"{url} was still computing after {timeout:.0f} s"
         time.sleep(1)
