@@ -44,6 +44,12 @@ def _date(value: str | None, option: str) -> dt.date | None:
     return app_api.parse_date(value, option)
 
 
+def _writable(out: Path | None) -> None:
+    """A --out that cannot be written is refused before any work (one line, exit 2)."""
+    from accord.project.atomic import writable
+    writable(out)
+
+
 def _progress():
     """Progress lines on a terminal's stderr; nothing (and rich not even loaded) when stderr is a file or pipe."""
     if not sys.stderr.isatty():
@@ -168,6 +174,7 @@ def reconcile(a: str = typer.Argument(..., metavar="METRIC_A", help="Metric A (t
     """The bridge from A's value to B's, record by record, for one period."""
     app_api.choose(format, "--format", ("text", "json", "html"))
     _date(as_of, "--as-of")
+    _writable(out)
     proj = app_api.load(project)
     result = app_api.reconcile(proj, a, b, period)
     data = result.as_dict()
@@ -268,6 +275,7 @@ def tree(project: Path = ProjectOpt,
          out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
          as_of: Optional[str] = AsOfOpt):
     """The hierarchy company → function → role: values, targets, trends and whether each edge holds."""
+    _writable(out)
     app_api.choose(format, "--format", ("text", "json", "html"))
     as_of_d = _date(as_of, "--as-of")
     proj = app_api.load(project)
@@ -294,6 +302,7 @@ def touchpoints(project: Path = ProjectOpt,
                 out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
                 as_of: Optional[str] = AsOfOpt):
     """Every team's contact with each customer in one log, checked against the contact policy."""
+    _writable(out)
     app_api.choose(format, "--format", ("text", "json", "html"))
     as_of_d = _date(as_of, "--as-of")
     proj = app_api.load(project)
@@ -327,6 +336,7 @@ def report(project: Path = ProjectOpt,
                                                                  "in the project folder)."),
            as_of: Optional[str] = AsOfOpt):
     """The whole picture of the project as one self-contained HTML page."""
+    _writable(out)
     as_of_d = _date(as_of, "--as-of")
     from accord.render.html import render_report
     proj = app_api.load(project)
@@ -369,20 +379,28 @@ def main() -> None:
     project. Output is flushed first; files are written and closed by the commands themselves.
     An unexpected error keeps its traceback and the normal exit.
     """
+    from accord.errors import INTERRUPTED, INTERRUPTED_LINE
     gc.disable()
     try:
-        app()
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
-        except (BrokenPipeError, ValueError):    # a reader that stopped early (| head), or a closed stream
-            pass
+            app()
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BrokenPipeError:   # a reader that stopped early (| head): quietly, as when a command sees it
+                code = 0
+            except ValueError:        # a closed stream
+                pass
+    except KeyboardInterrupt:   # Ctrl-C after the command
+        code = INTERRUPTED
+    if code == INTERRUPTED:     # from a command, from typer (Ctrl-C while it reads the options) or from here
+        os.write(2, (INTERRUPTED_LINE + "\n").encode())
     os._exit(code or 0)
 
 

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from typing import Iterable
 
 
+INTERRUPTED = 130   # the exit code of a command ended by Ctrl-C, as shells give it (128 + SIGINT)
+INTERRUPTED_LINE = "interrupted (Ctrl-C). no file was left half-written"
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One problem in the user's input: `file:line[:col]: what is wrong. what to do`."""

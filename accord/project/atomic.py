@@ -26,6 +26,7 @@ import fcntl
 import hashlib
 import os
 import signal
+import stat
 import threading
 import time
 from contextlib import contextmanager
@@ -73,29 +74,54 @@ def write_file(path: Path, data: bytes | str, *, expected_hash: str | None = Non
     `expected_hash`: the `content_hash` of the bytes the caller read (ABSENT: it read no file). When the file
     holds something else now, nothing is written and FileChangedError says so. None writes whatever is there.
     `name` is how messages call the file (default: the path as given). The folder must exist. A new file gets
-    the permissions a plain `open` would give; a replaced one keeps its own. Returns the path written.
+    the permissions a plain `open` would give; a replaced one keeps its own, and one nobody may write (no
+    write bit, or not writable by this user) is refused, not replaced. Returns the path written.
     """
     path = Path(path)
     name = name or str(path)
     target = Path(os.path.realpath(path))  # a symlink is followed: the file it points at is replaced
     payload = data.encode("utf-8") if isinstance(data, str) else data
     with locked(target, name=name):
-        try:
-            st = os.stat(target)
-        except FileNotFoundError:
-            st = None
-        except OSError as e:
-            raise UserError(_why(e, target, name, "write")) from None
-        if st is not None and not _is_regular(st):
-            raise UserError(_why(IsADirectoryError(errno.EISDIR, "Is a directory"), target, name, "write"))
+        st = _check(target, name)
         if expected_hash is not None and file_hash(target) != expected_hash:
             raise FileChangedError(f"{name}: the file changed while accord was writing it (someone else saved it). "
                                    "nothing was written; run the command again")
-        if st is not None and not (st.st_mode & 0o222 and os.access(target, os.W_OK)):
-            raise UserError(f"{name}: the file is read-only. make it writable (chmod u+w {name}) or write elsewhere, "
-                            "then run the command again")
         _replace(target, payload, st, name)
     return path
+
+
+def writable(path: Path | None, name: str | None = None) -> Path | None:
+    """`path` when `write_file` could write it now (None passes); else the one-line UserError it would give.
+
+    For commands that work a while before they write (a report): a bad --out is refused before the work.
+    """
+    if path is not None:
+        _check(Path(os.path.realpath(path)), name or str(path))
+    return path
+
+
+def _check(target: Path, name: str) -> os.stat_result | None:
+    """The target's stat (None: a new file) once it is known that it can be written."""
+    try:
+        folder = os.stat(target.parent)
+    except OSError as e:
+        raise UserError(_why(e, target, name, "write")) from None
+    if not stat.S_ISDIR(folder.st_mode):
+        raise UserError(_why(NotADirectoryError(errno.ENOTDIR, "Not a directory"), target, name, "write"))
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise UserError(_why(e, target, name, "write")) from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise UserError(_why(IsADirectoryError(errno.EISDIR, "Is a directory"), target, name, "write"))
+    if st is not None and not (st.st_mode & 0o222 and os.access(target, os.W_OK)):
+        raise UserError(f"{name}: the file is read-only. make it writable (chmod u+w {name}) or write elsewhere, "
+                        "then run the command again")
+    if not os.access(target.parent, os.W_OK):
+        raise UserError(_why(PermissionError(errno.EACCES, "Permission denied"), target, name, "write"))
+    return st
 
 
 def _replace(target: Path, payload: bytes, st: os.stat_result | None, name: str) -> None:
@@ -131,11 +157,6 @@ def _temporary(target: Path) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(target))
-
-
-def _is_regular(st: os.stat_result) -> bool:
-    import stat
-    return stat.S_ISREG(st.st_mode)
 
 
 def _umask() -> int:
@@ -227,7 +248,7 @@ def make_folder(folder: Path, name: str | None = None) -> Path:
     except FileExistsError:
         raise UserError(f"{name or folder}: is a file, not a folder. name a folder, or move the file") from None
     except OSError as e:
-        raise UserError(_why(e, folder / "x", name or str(folder), "create")) from None
+        raise UserError(_why(e, folder, name or str(folder), "create")) from None
     return folder
 
 
@@ -237,7 +258,7 @@ def _why(e: OSError, target: Path, name: str, doing: str) -> str:
     code = e.errno
     if code == errno.EISDIR:
         return f"{name} is a folder, not a file. name a file in it, such as {Path(name) / 'report.html'}"
-    if code == errno.ENOENT:
+    if code == errno.ENOENT and not folder.is_dir():
         return f"{name}: the folder {folder} does not exist. create it first or {doing} elsewhere"
     if code == errno.ENOTDIR:
         return f"{name}: a part of the path {folder} is a file, not a folder. fix the path"

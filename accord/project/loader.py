@@ -33,6 +33,10 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
     root = Path(root)
     data = Path(data_root) if data_root is not None else root
     config_path = root / CONFIG_FILE
+    if root.exists() and not root.is_dir():
+        folder = root.parent if root.name == CONFIG_FILE else None
+        hint = f"pass --project {folder}" if folder is not None else "pass the folder that holds accord.yml"
+        raise UserError(f"{root}: is a file, not a project folder. {hint}")
     if not root.is_dir():
         raise UserError(f"{root}: project folder does not exist. pass --project DIR or run `accord init {root}`")
     if not config_path.is_file():

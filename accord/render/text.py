@@ -10,8 +10,15 @@ from accord.findings import Finding
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """A reader that stopped early (`| head -1`) is the command line's to handle: rich would exit 1."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return _Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def findings_text(out: Console, findings: list[Finding], counts: dict[str, int]) -> None:

@@ -1,0 +1,149 @@
+"""Input that once gave a Python traceback: each is one line on stderr and exit code 2, nothing changed."""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+from factory import snapshot, write_project
+
+ACCORD = [sys.executable, "-m", "accord"]
+
+DEFS = """
+teams:
+  - {name: sales, lead: lead@x.example}
+sources:
+  - {name: orders, path: data/orders.csv, key: id, time: ordered_at}
+metrics:
+  - name: revenue
+    label: Revenue
+    team: sales
+    level: company
+    owner: a@x.example
+    decision: Board
+    source: orders
+    measure: sum(amount)
+    exclude: []
+    target: {direction: up, value: 100, period: month}
+  - name: orders_placed
+    team: sales
+    level: function
+    owner: a@x.example
+    decision: Weekly review
+    source: orders
+    measure: count(*)
+    exclude: []
+    parents: [{metric: revenue, lag: 1w}]
+"""
+ORDERS = "id,amount,ordered_at\n1,10.5,2026-01-05\n2,20,2026-01-31\n3,7,2026-02-01\n4,5,2026-02-10\n"
+
+
+def run(*args, env=None, cwd=None):
+    return subprocess.run(ACCORD + [str(a) for a in args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})})
+
+
+def one_line(r, code: int = 2) -> str:
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def proj(tmp_path):
+    return write_project(tmp_path / "p", {"defs.yml": DEFS, "data/orders.csv": ORDERS},
+                         "project: shop\nsettings: {as_of: 2026-03-10}\n")
+
+
+def test_project_given_as_a_file_says_it_is_a_file(proj):
+    line = one_line(run("validate", "--project", proj / "accord.yml"))
+    assert line == f"{proj / 'accord.yml'}: is a file, not a project folder. pass --project {proj}"
+
+
+@pytest.mark.parametrize("case", ["missing folder", "a folder", "unwritable"])
+def test_report_out_that_cannot_be_written_is_refused_before_any_work(proj, tmp_path, case):
+    out = {"missing folder": tmp_path / "nope" / "r.html", "a folder": tmp_path,
+           "unwritable": "/proc/accord-report.html"}[case]
+    before = snapshot(tmp_path)
+    line = one_line(run("report", "--project", proj, "--out", out))
+    assert line.startswith(str(out))
+    assert {"missing folder": "does not exist. create it first or write elsewhere", "a folder": "is a folder",
+            "unwritable": "cannot write it: No such file or directory. check the path"}[case] in line
+    assert snapshot(tmp_path) == before and not (tmp_path / "nope").exists()
+
+
+@pytest.mark.parametrize("command", ["tree", "touchpoints", "reconcile"])
+def test_every_html_out_is_checked_the_same_way(proj, tmp_path, command):
+    args = {"reconcile": ["reconcile", "revenue", "orders_placed", "--period", "2026-01"]}.get(command, [command])
+    line = one_line(run(*args, "--project", proj, "--format", "html", "--out", tmp_path / "no" / "x.html"))
+    assert line == (f"{tmp_path / 'no' / 'x.html'}: the folder {tmp_path / 'no'} does not exist. create it first "
+                    "or write elsewhere")
+
+
+def test_report_keeps_matplotlib_out_of_the_home_folder(proj, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    r = subprocess.run(ACCORD + ["report", "--project", str(proj), "--out", str(tmp_path / "r.html")],
+                       capture_output=True, text=True, env={**env, "HOME": str(home)})
+    assert r.returncode == 0, r.stderr
+    assert "<svg" in (tmp_path / "r.html").read_text()
+    assert list(home.rglob("*")) == []
+
+
+DECISION = "decisions:\n  - label: Revenue\n    decided_on: 2026-03-01\n    owner: a@x.example\n" \
+           "    canonical:\n      - metric: revenue\n"
+
+
+def decide(proj, *extra):
+    return ["workshop", "decide", "Revenue", "--project", str(proj), "--canonical", "revenue", "--owner",
+            "a@x.example", "--no-input", *extra]
+
+
+def test_decide_on_a_read_only_decision_file_changes_nothing(proj):
+    path = proj / "decisions" / "revenue.yml"
+    path.parent.mkdir()
+    path.write_text(DECISION)
+    path.chmod(0o444)
+    before = snapshot(proj)
+    line = one_line(run(*decide(proj, "--follow-up", "x|a@x.example|2026-04-01")))
+    assert line == ("decisions/revenue.yml: the file is read-only. make it writable (chmod u+w "
+                    "decisions/revenue.yml) or write elsewhere, then run the command again")
+    assert snapshot(proj) == before
+
+
+def as_unprivileged(args: list[str]) -> list[str]:
+    """The command as a user that file permissions apply to: root would write through them."""
+    if os.geteuid() != 0:
+        return ACCORD + args
+    if not shutil.which("capsh"):
+        pytest.skip("running as root without capsh to drop the right to ignore file permissions")
+    return ["capsh", "--drop=cap_dac_override,cap_dac_read_search,cap_fowner", "--", "-c",
+            shlex.join(ACCORD + args)]
+
+
+@pytest.mark.parametrize("where", ["project folder", "decisions folder"])
+def test_decide_in_a_read_only_folder_changes_nothing(proj, where):
+    if where == "decisions folder":
+        (proj / "decisions").mkdir()
+        (proj / "decisions" / "revenue.yml").write_text(DECISION)
+    folder = proj if where == "project folder" else proj / "decisions"
+    before = snapshot(proj)
+    folder.chmod(0o555)
+    try:
+        r = subprocess.run(as_unprivileged(decide(proj)), capture_output=True, text=True)
+    finally:
+        folder.chmod(0o755)
+    line = one_line(r)
+    if where == "project folder":
+        assert line == f"decisions: permission denied: the folder {proj} is not writable. make it writable or " \
+                       "create elsewhere"
+    else:
+        assert line == (f"decisions/revenue.yml: permission denied: the folder {proj / 'decisions'} is not "
+                        "writable. make it writable or write elsewhere")
+    assert snapshot(proj) == before
