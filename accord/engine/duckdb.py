@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ class DuckDBEngine:
     def __init__(self, database: str | None = None, timezone: str = "UTC", sandbox: Sandbox | None = None):
         sandbox = sandbox or Sandbox()
         self._timeout = sandbox.timeout
+        self._abandoned = False   # a query was asked to stop (Ctrl-C, the timeout): it may still be running
         self._temp = tempfile.mkdtemp(prefix="accord-duckdb-")
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._temp, True)
         config: dict[str, Any] = {
@@ -85,30 +87,54 @@ class DuckDBEngine:
 
     def _run(self, ast: exp.Expression | str, fetch):
         """`fetch` applied to the query's relation; the engine's refusal as EngineQueryError (one line); a query
-        past the timeout interrupted, as a UserError."""
+        past the timeout interrupted, as a UserError.
+
+        The query runs in a thread of its own while this one waits for it: Ctrl-C (KeyboardInterrupt) and the
+        timeout then end the wait at once, whether or not DuckDB has stopped yet (some operators finish their
+        work before they look for an interrupt, which took minutes on a large cross join).
+        """
         sql = ast if isinstance(ast, str) else ast.sql(dialect=self.dialect)
-        timed_out = threading.Event()
+        outcome: dict[str, Any] = {}
 
-        def stop() -> None:
-            timed_out.set()
-            self._con.interrupt()
+        def work() -> None:
+            try:
+                outcome["value"] = fetch(self._con.sql(sql))
+            except BaseException as e:  # noqa: BLE001 - handed to the waiting thread, which raises it
+                outcome["error"] = e
 
-        timer = threading.Timer(self._timeout.total_seconds(), stop)
-        timer.daemon = True
-        timer.start()
+        worker = threading.Thread(target=work, name="accord-query", daemon=True)
+        worker.start()
+        deadline = time.monotonic() + self._timeout.total_seconds()
         try:
-            return fetch(self._con.sql(sql))
-        except duckdb.Error as e:
-            if timed_out.is_set():
-                raise UserError(f"accord.yml: a query ran longer than engine.timeout ({_duration(self._timeout)}) "
-                                "and was stopped. raise engine.timeout, or compute fewer metrics or periods") \
-                    from None
-            raise EngineQueryError(_refusal(e)) from e
-        finally:
-            timer.cancel()
+            while worker.is_alive() and time.monotonic() < deadline:
+                worker.join(min(0.25, max(deadline - time.monotonic(), 0.0)))
+        except KeyboardInterrupt:
+            self._abandon(worker)
+            raise
+        if worker.is_alive():
+            self._abandon(worker)
+            raise UserError(f"accord.yml: a query ran longer than engine.timeout ({_duration(self._timeout)}) "
+                            "and was stopped. raise engine.timeout, or compute fewer metrics or periods")
+        error = outcome.get("error")
+        if error is None:
+            return outcome["value"]
+        if isinstance(error, duckdb.Error):
+            raise EngineQueryError(_refusal(error)) from error
+        raise error
+
+    def _abandon(self, worker: threading.Thread) -> None:
+        """Ask DuckDB to stop the query and give it a moment; one that runs on keeps the connection busy."""
+        self._con.interrupt()
+        worker.join(1.0)
+        self._abandoned = True
 
     def close(self) -> None:
-        self._con.close()
+        try:
+            self._con.close()
+        except duckdb.Error:
+            if not self._abandoned:
+                raise
+            # still busy with the query it was asked to stop: the process ends (or drops the engine) without it
         self._cleanup()
 
     def __enter__(self):
