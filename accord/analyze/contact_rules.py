@@ -1,4 +1,13 @@
-"""The contact rules evaluated on the log: caps, blocks and quiet hours, each on its own.
+"""The contact rules: what caps, blocks and quiet hours mean, for the batch analysis and the arbiter alike.
+
+One module holds the rules' semantics. A cap counts the touches of its teams sent in the trailing window
+(t − within, t]; ties are taken in order (time, policy source order, row order) and a touch it refuses is
+never sent, so it never counts. A block holds a touch of its teams while the customer is in its state
+(opened ≤ t < resolved; no resolved: still open). Quiet hours hold a timed touch of their teams whose
+local time of day is in [from, to), across midnight when from > to (from = to: never). `judge` applies the
+whole policy at once to one touch, given what the customer was sent and the periods it is in: the batch
+analysis walks the log through it (`joint_walk`), the arbiter calls it for each claim. The SQL and numpy
+below are the same definitions evaluated over the whole log at once (tests hold them equal).
 
 Caps take one window query over the touches, partitioned by customer and ordered by time: per customer,
 the most touches of each cap inside one trailing window. A RANGE frame takes every touch at the same
@@ -24,11 +33,11 @@ import numpy as np
 
 from sqlglot import exp
 
-from accord.analyze.contact_log import MICROS_PER_DAY, ContactLog
+from accord.analyze.contact_log import MICROS_PER_DAY, OPEN, OPEN_CASE, ContactLog
 from accord.errors import Problem, UserError
 from accord.findings import Location
 from accord.project.durations import parse_duration
-from accord.project.model import Rule
+from accord.project.model import ContactPolicy, Rule
 from accord.sql.expressions import holds
 
 _MICRO = dt.timedelta(microseconds=1)
@@ -44,6 +53,7 @@ class RuleSpec:
     rule: Rule
     location: Location
     channels: tuple[int, ...]          # the touch channels the rule counts (cap, quiet) or blocks (block)
+    teams: frozenset[str] | None       # the teams it counts or blocks; None: every team
     within_us: int = 0                 # cap
     state: int | None = None           # block: index into RulePlan.states
     quiet: tuple[int, int] = (0, 0)    # quiet: [from, to) in microseconds after midnight
@@ -55,6 +65,9 @@ class RuleSpec:
     @property
     def name(self) -> str:
         return self.rule.name
+
+    def applies(self, team: str) -> bool:
+        return self.teams is None or team in self.teams
 
 
 @dataclass(frozen=True)
@@ -76,10 +89,23 @@ def _clock(text: str, where: Location, what: str) -> int:
 
 def plan_rules(log: ContactLog) -> RulePlan:
     """Each rule of the policy resolved against the log; a block on an unknown state is a user error."""
-    policy = log.policy
-    known = {p.state for p in log.periods}
+    return plan_policy(log.policy, [(c.index, c.team) for c in log.channels], {p.state for p in log.periods})
+
+
+def policy_states(policy: ContactPolicy) -> list[str]:
+    """The states the policy defines: open_case when it names cases, then its states."""
+    return ([OPEN_CASE] if policy.cases else []) + [s.name for s in policy.states]
+
+
+def plan_policy(policy: ContactPolicy, channels: Sequence[tuple[int, str]], known: set[str]) -> RulePlan:
+    """Each rule resolved against the touch channels (index, team) and the known states."""
     states: list[str] = []
     specs, problems = [], []
+
+    def of(teams: tuple[str, ...] | None) -> tuple[tuple[int, ...], frozenset[str] | None]:
+        return (tuple(i for i, team in channels if teams is None or team in teams),
+                None if teams is None else frozenset(teams))
+
     for i, rule in enumerate(policy.rules):
         where = policy.at(f"rules.{i}")
         if rule.kind == "cap":
@@ -89,7 +115,7 @@ def plan_rules(log: ContactLog) -> RulePlan:
                 problems.append(Problem(loc.file, loc.line, 0, f"rule '{rule.name}' caps touches within "
                                         f"{rule.within}, an empty window. write a longer one, such as 48h"))
                 continue
-            specs.append(RuleSpec(i, rule, where, tuple(log.channels_of(rule.teams)), within_us=within))
+            specs.append(RuleSpec(i, rule, where, *of(rule.teams), within_us=within))
         elif rule.kind == "block":
             if rule.while_ not in known:
                 loc = policy.at(f"rules.{i}.while")
@@ -98,16 +124,97 @@ def plan_rules(log: ContactLog) -> RulePlan:
                 continue
             if rule.while_ not in states:
                 states.append(rule.while_)
-            specs.append(RuleSpec(i, rule, where, tuple(log.channels_of(rule.block_teams)),
-                                  state=states.index(rule.while_)))
+            specs.append(RuleSpec(i, rule, where, *of(rule.block_teams), state=states.index(rule.while_)))
         else:
             start = _clock(rule.quiet.from_, policy.at(f"rules.{i}.quiet.from"), "from")
             end = _clock(rule.quiet.to, policy.at(f"rules.{i}.quiet.to"), "to")
-            specs.append(RuleSpec(i, rule, where, tuple(log.channels_of(rule.teams)),
+            specs.append(RuleSpec(i, rule, where, *of(rule.teams),
                                   quiet=(start % MICROS_PER_DAY, end % MICROS_PER_DAY)))
     if problems:
         raise UserError(problems)
     return RulePlan(tuple(specs), tuple(states))
+
+
+# ---------------------------------------------------------------- the rules, one touch at a time
+
+def in_window(spec: RuleSpec, us: int, other: int) -> bool:
+    """A cap counts a touch at `other` against one at `us` when it lies within the window around it.
+
+    In time order (the batch walk) that is the trailing window (us − within, us]; a claim made out of order
+    also counts the touches already sent up to `within` after it, so that no window is ever over the cap.
+    """
+    return us - spec.within_us < other < us + spec.within_us
+
+
+def quiet_at(spec: RuleSpec, us: int) -> bool:
+    """A local time (epoch microseconds) falls in the rule's quiet hours: [from, to), across midnight."""
+    start, end = spec.quiet
+    tod = us % MICROS_PER_DAY
+    if start == end:
+        return False
+    return start <= tod < end if start < end else (tod >= start or tod < end)
+
+
+def inside(opened: int, resolved: int, us: int) -> bool:
+    """A time falls in a period: opened ≤ t < resolved (OPEN: never resolved)."""
+    return opened <= us < resolved
+
+
+def judge(plan: RulePlan, team: str, us: int, timed: bool, sent: Sequence[tuple[int, str]],
+          periods: Sequence[tuple[str, int, int]], only: int | None = None) -> list[RuleSpec]:
+    """The rules holding one touch, in policy order: the whole policy at once (or rule `only` alone).
+
+    `sent` are the customer's touches sent so far (local time, team), `periods` the states it is in or was
+    in (state, opened, resolved). A touch held is never sent: the caller does not add it to `sent`.
+    """
+    out = []
+    for spec in plan.rules:
+        if (only is not None and spec.index != only) or not spec.applies(team):
+            continue
+        if spec.kind == "cap":
+            n = sum(1 for other, by in sent if spec.applies(by) and in_window(spec, us, other))
+            if n >= spec.rule.max_touches:
+                out.append(spec)
+        elif spec.kind == "block":
+            state = plan.states[spec.state]
+            if any(s == state and inside(o, r, us) for s, o, r in periods):
+                out.append(spec)
+        elif timed and quiet_at(spec, us):
+            out.append(spec)
+    return out
+
+
+def until(plan: RulePlan, spec: RuleSpec, us: int, sent: Sequence[tuple[int, str]],
+          periods: Sequence[tuple[str, int, int]]) -> int | None:
+    """The local time from which this rule no longer holds a touch like this one; None while a state stays open."""
+    if spec.kind == "cap":
+        mine = sorted(other for other, by in sent if spec.applies(by) and in_window(spec, us, other) and other <= us)
+        n = spec.rule.max_touches
+        return (mine[len(mine) - n] + spec.within_us) if len(mine) >= n else us
+    if spec.kind == "block":
+        state = plan.states[spec.state]
+        ends = [r for s, o, r in periods if s == state and inside(o, r, us)]
+        return None if not ends or max(ends) == OPEN else max(ends)
+    day = us - us % MICROS_PER_DAY
+    end = day + spec.quiet[1]
+    return end if end > us else end + MICROS_PER_DAY
+
+
+def joint_walk(plan: RulePlan, team_of: dict[int, str], touches: Sequence[tuple[int, int, bool]],
+               periods: Sequence[tuple[str, int, int]]) -> list[RuleSpec | None]:
+    """One customer's touches (source, time, timed) in order through the whole policy: for each, the first
+    rule holding it (policy order), or None when it is sent."""
+    longest = max((s.within_us for s in plan.of_kind("cap")), default=0)
+    sent: deque[tuple[int, str]] = deque()
+    out: list[RuleSpec | None] = []
+    for s, us, timed in touches:
+        while sent and sent[0][0] <= us - longest:
+            sent.popleft()
+        held = judge(plan, team_of[s], us, timed, sent, periods)
+        out.append(held[0] if held else None)
+        if not held:
+            sent.append((us, team_of[s]))
+    return out
 
 
 # ---------------------------------------------------------------- SQL pieces
@@ -260,6 +367,14 @@ def detail_query(log: ContactLog, plan: RulePlan, customers: list[str], key: boo
         cols.append(exp.alias_(holds(hit), f"hit{spec.index}"))
     order = [exp.Ordered(this=exp.column(c, "t"), nulls_first=False) for c in ("customer", "us", "s", "r")]
     return exp.select(*cols).from_(_sub(log.touches(customers, detail=True, key=key), "t")).order_by(*order)
+
+
+def walk_query(log: ContactLog, customers: list[str]) -> exp.Select:
+    """These customers' touches (customer, s, us, timed) in the order the rules take them: customer, time,
+    policy source order, row order."""
+    cols = [exp.column(c, "t") for c in ("customer", "s", "us", "timed")]
+    order = [exp.Ordered(this=exp.column(c, "t"), nulls_first=False) for c in ("customer", "us", "s", "r")]
+    return exp.select(*cols).from_(_sub(log.touches(customers, detail=True), "t")).order_by(*order)
 
 
 # ---------------------------------------------------------------- caps, touch by touch

@@ -17,10 +17,10 @@ import pyarrow.compute as pc
 
 from accord.analyze.contact_log import MICROS_PER_DAY, ContactLog, from_micros, micros, policy_problems
 from accord.analyze.contact_rules import (WEEK_MICROS, RulePlan, RuleSpec, cap_walk, detail_query, hits_query,
-                                          plan_rules, stats_query, weekly_query)
+                                          joint_walk, plan_rules, stats_query, walk_query, weekly_query)
 from accord.analyze.crowding import DEFAULT_WINDOW_US, Period, rank, stale_notes
 from accord.analyze.outcomes import DAYS, OutcomeComparison, outcome_group
-from accord.analyze.timeline import Timeline, build_timelines, worst_stretch
+from accord.analyze.timeline import Timeline, build_timelines, customer_rows, worst_stretch
 from accord.errors import UserError
 from accord.findings import Finding, Location
 from accord.project.durations import parse_duration
@@ -87,6 +87,7 @@ class TouchpointsResult:
     outcomes: list[OutcomeComparison] | None = None
     stale_states: list[dict] = field(default_factory=list)   # open far too long: probably never closed
     stale_after: str = "90d"
+    joint: dict = field(default_factory=dict)          # the whole policy at once: held, held_by_rule, held_by_team
 
     @property
     def timeline(self) -> Timeline | None:
@@ -96,7 +97,7 @@ class TouchpointsResult:
         d = {"as_of": self.as_of.isoformat(), "timezone": self.timezone, "customers": self.customers,
              "touches": self.touches, "by_team": self.by_team, "rules": [r.as_dict() for r in self.rules],
              "stale_states": [{**n, "oldest": from_micros(n["oldest"]).isoformat()} for n in self.stale_states],
-             "stale_state_after": self.stale_after}
+             "stale_state_after": self.stale_after, "joint": self.joint}
         if self.outcomes is not None:
             d["outcomes"] = [o.as_dict() for o in self.outcomes]
         if self.customer is not None:
@@ -165,6 +166,41 @@ def _caps(log: ContactLog, plan: RulePlan, results: dict[int, RuleResult], custo
             res.examples.append({"customer": group_names[g], "touches": int(per[g]), "suppressed": int(stopped[g]),
                                  "by_team": _by_team(teams, team_of, s_all[mine]),
                                  "first": from_micros(int(us_all[mine[0]])).isoformat()})
+
+
+def _joint(log: ContactLog, engine, plan: RulePlan, results: dict[int, RuleResult], flagged: list[str]) -> dict:
+    """The whole policy acting at once: a held touch is never sent, so it never counts toward a cap; each is
+    attributed to the first rule holding it in policy order.
+
+    Only customers some rule holds a touch of on its own can have one held: a rule holding nothing alone
+    holds nothing together with others, as held touches only lower the counts of caps.
+    """
+    held_by_rule: dict[str, int] = {}
+    held_by_team: dict[str, int] = {}
+    candidates = set(flagged)
+    for res in results.values():
+        if res.hits is not None:
+            candidates.update(res.hits.column("customer").to_pylist())
+    if candidates:
+        team_of = log.team_of
+        wanted = sorted(candidates)
+        periods: dict[str, list[tuple[str, int, int]]] = {}
+        query = log.periods_of(None, wanted)
+        if query is not None:
+            for r in engine.query(query).to_pylist():
+                periods.setdefault(r["customer"], []).append((r["state"], r["opened"], r["resolved"]))
+        table = engine.query(walk_query(log, wanted))
+        cols = {name: table.column(name).to_pylist() for name in ("s", "us", "timed")}
+        for customer, lo, hi in customer_rows(table):
+            touches = list(zip(cols["s"][lo:hi], cols["us"][lo:hi], cols["timed"][lo:hi]))
+            for (s, _, _), rule in zip(touches, joint_walk(plan, team_of, touches, periods.get(customer, ()))):
+                if rule is not None:
+                    held_by_rule[rule.name] = held_by_rule.get(rule.name, 0) + 1
+                    held_by_team[team_of[s]] = held_by_team.get(team_of[s], 0) + 1
+    names = [s.name for s in plan.rules]
+    return {"held": sum(held_by_team.values()),
+            "held_by_rule": {n: held_by_rule[n] for n in dict.fromkeys(names) if n in held_by_rule},
+            "held_by_team": _count_by(log.teams, held_by_team.items())}
 
 
 def _by_team(teams: list[str], team_of: dict[int, str], sources: np.ndarray) -> dict[str, int]:
@@ -317,6 +353,7 @@ def touchpoints(project: Project, engine, today: dt.date, customer: str | None =
     walked = list(dict.fromkeys([customers[i] for i in np.flatnonzero(over)] + examples))
     touches = engine.query(detail_query(log, plan, walked)) if walked else None
     _caps(log, plan, results, customers, stats, touches, teams)
+    joint = _joint(log, engine, plan, results, [customers[i] for i in np.flatnonzero(over)])
 
     states = {k: r.state for k, r in results.items()}
     shown = list(dict.fromkeys(e["customer"] for r in results.values() for e in r.examples[:WORST]))
@@ -333,7 +370,7 @@ def touchpoints(project: Project, engine, today: dt.date, customer: str | None =
     outcomes = _outcomes(log, engine, plan, customers, stats) if with_outcome else None
     return TouchpointsResult(today, project.settings.timezone, len(customers), sum(by_team.values()), by_team,
                              teams, [results[s.index] for s in plan.rules], weekly, lines, customer, outcomes,
-                             notes, project.settings.stale_state_after)
+                             notes, project.settings.stale_state_after, joint)
 
 
 # ---------------------------------------------------------------- findings
