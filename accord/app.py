@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the shapes returned, for readers and type checkers only
     from accord.check import CheckResult
     from accord.compute.run import ComputeResult
     from accord.engine import Engine
+    from accord.imports.export_dbt import Export
     from accord.imports.write import ImportPlan
     from accord.project.model import Project
     from accord.report_views import Report
@@ -360,3 +361,26 @@ def import_definitions(project: Project, tool: str, folder: Path, team: str | No
     if not dry_run:
         apply_write(project, written, folder)
     return written
+
+
+def export_definitions(project: Project, tool: str, out: Path) -> Export:
+    """Every metric with an exact `tool` equivalent written under `out` (dbt: a model and a semantic model per
+    source); the rest listed, one line each."""
+    from accord.compute.run import source_schema
+    from accord.imports.export_dbt import export_dbt
+    from accord.project.atomic import make_folder, write_file
+    choose(tool, "tool", ("dbt",))
+    read = {m.source for m in project.metrics if m.source}
+    schemas = {}
+    with engine(project) as e:
+        for source in project.sources:
+            if source.name in read:
+                try:
+                    schemas[source.name] = source_schema(e, project, source)
+                except UserError:
+                    pass    # its metrics are listed as not exported: the source could not be read
+    exported = export_dbt(project, schemas, engine_dialect(project))
+    make_folder(out)
+    for rel, text in exported.files.items():
+        write_file(out / rel, text, name=str(out / rel))
+    return exported

@@ -15,7 +15,7 @@ from accord import app as app_api
 from accord.command import user_errors
 from accord.cli_serve import serve as serve_command
 from accord.cli_serve import users as users_app
-from accord.imports.cli import import_app
+from accord.imports.cli import export_app, import_app
 from accord.workshop.cli import app as workshop_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -327,6 +327,7 @@ app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop
 app.add_typer(users_app, name="users", help="Accounts of the web app.")
 app.command()(serve_command)
 app.add_typer(import_app, name="import", help="Definitions from dbt's semantic layer.")
+app.add_typer(export_app, name="export", help="accord's metrics as dbt semantic models and metrics.")
 
 
 @app.command()

@@ -305,3 +305,97 @@ def write_accord_project(root: Path, dbt_root: Path, teams: tuple[str, ...] = ("
     (root / "teams.yml").write_text("teams:\n" + "".join(f"  - {{name: {t}, lead: {t}@shop.example}}\n"
                                                           for t in teams))
     return root
+
+
+# ---------------------------------------------------------------- MetricFlow's numbers beside accord's
+
+def period_label(grain: str, start: dt.date) -> str:
+    """accord's period label for the period MetricFlow names by its first day."""
+    if grain == "day":
+        return start.isoformat()
+    if grain == "week":
+        year, week, _ = start.isocalendar()
+        assert start.weekday() == 0, "MetricFlow's weeks start on Monday, as ISO weeks do"
+        return f"{year}-W{week:02d}"
+    if grain == "month":
+        return f"{start.year}-{start.month:02d}"
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+
+
+def mf_values(dbt_root: Path, metrics: list[str], grain: str, start: dt.date, end: dt.date) -> dict:
+    """metric -> accord period label -> MetricFlow's value (None for an empty cell), from `mf query`."""
+    import csv
+    out_csv = dbt_root / f"mf_{grain}.csv"
+    run_tool(dbt_root, "mf", "query", "--metrics", ",".join(metrics), "--group-by", f"metric_time__{grain}",
+             "--start-time", start.isoformat(), "--end-time", end.isoformat(), "--csv", str(out_csv))
+    values: dict = {}
+    with out_csv.open() as f:
+        for row in csv.DictReader(f):
+            if not row[f"metric_time__{grain}"]:
+                continue                 # rows whose time is null: accord drops them (and says how many)
+            first = dt.date.fromisoformat(row[f"metric_time__{grain}"][:10])
+            for m in metrics:
+                values.setdefault(m, {})[period_label(grain, first)] = \
+                    float(row[m]) if row[m] not in ("", None) else None
+    return values
+
+
+def accord_values(acc: Path, grain: str, complete_only: bool = False) -> dict:
+    """metric -> period -> `accord compute`'s value, or "stale" for a period after a source's last data (accord:
+    no data; MetricFlow counts what is there); with complete_only the current period is left out."""
+    import json
+    from typer.testing import CliRunner
+    from accord.cli import app
+    r = CliRunner().invoke(app, ["compute", "--project", str(acc), "--grain", grain, "--format", "json"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    out: dict = {}
+    for row in json.loads(r.output)["rows"]:
+        if row.get("complete") or not complete_only:
+            out.setdefault(row["metric"], {})[row["period"]] = "stale" if row.get("stale") else row["value"]
+    return out
+
+
+def compare(mine: dict, theirs: dict, zero_when_empty: set, skip_periods: set = frozenset()) -> int:
+    """Assert MetricFlow's and accord's values agree in every period under README's conventions; the number of
+    periods where both hold a value (and so were compared number to number)."""
+    import pytest
+    compared = 0
+    for m in sorted(mine):
+        empty = 0 if m in zero_when_empty else None
+        for period in sorted(set(mine[m]) | set(theirs.get(m, {}))):
+            if period in skip_periods:
+                continue
+            a, b = mine[m].get(period, "absent"), theirs.get(m, {}).get(period, "absent")
+            if a == "stale":            # accord: no data after the source's last data; not compared
+                continue
+            if b == "absent":           # MetricFlow leaves a period without rows out
+                assert a == empty, (m, period, a)
+            elif a == "absent":         # the time spine's periods before the first row or after the last
+                assert b in (0, None), (m, period, b)
+            elif b is None:             # a row other metrics of the query have: null when this one has none
+                assert a == empty, (m, period, a)
+            elif a is None:
+                assert b is None, (m, period, b)
+            else:
+                assert a == pytest.approx(b, rel=1e-9, abs=1e-9), (m, period, a, b)
+                compared += 1
+    return compared
+
+
+TIME_SPINE_SQL = ("select cast(range as date) as date_day\n"
+                  "from range(date '2020-01-01', date '2030-12-31', interval 1 day)\n")
+
+
+def wrap_in_dbt_project(root: Path, name: str = "exported") -> Path:
+    """A dbt project on dbt-duckdb around `root/models/`, with a time spine; the warehouse is root/warehouse.duckdb."""
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    (root / "dbt_project.yml").write_text(
+        f"name: {name}\nversion: '1.0.0'\nconfig-version: 2\nprofile: {name}\nmodel-paths: [models]\n"
+        f"flags: {{send_anonymous_usage_stats: false}}\nmodels:\n  {name}:\n    +materialized: view\n")
+    (root / "profiles.yml").write_text(
+        f"{name}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {root / 'warehouse.duckdb'}\n      threads: 1\n")
+    (root / "models" / "time_spine.yml").write_text(MODELS)
+    (root / "models" / "metricflow_time_spine.sql").write_text(TIME_SPINE_SQL)
+    return root

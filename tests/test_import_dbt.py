@@ -215,6 +215,25 @@ def test_dry_run_writes_nothing(shop):
     assert not (root / "imported").exists() and (root / "accord.yml").read_text() == before
 
 
+def test_a_file_changed_while_importing_is_left_alone_and_the_import_stops(shop):
+    """Every write is atomic and guarded: a file someone saved after the import read it is not overwritten."""
+    from accord import app as app_api
+    from accord.imports.tools import translate
+    from accord.imports.write import apply_write, plan_write
+    from accord.errors import UserError
+    root, dbt_root = shop
+    assert run("import", "dbt", str(dbt_root), "--project", str(root), "--team", "ops").exit_code == 0
+    project = app_api.load(root)
+    plan = plan_write(project, translate("dbt", dbt_root, str(dbt_root), "ops"), str(dbt_root))
+    target = root / "imported" / "dbt" / "orders.yml"
+    edited = target.read_text() + "# a person's note, saved meanwhile\n"
+    target.write_text(edited)
+    with pytest.raises(UserError, match="changed while accord was writing it"):
+        apply_write(project, plan, dbt_root)
+    assert target.read_text() == edited
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]     # no temporary file left
+
+
 def test_a_name_already_defined_by_hand_is_not_overwritten(shop):
     root, dbt_root = shop
     (root / "mine.yml").write_text("sources:\n  - {name: mine, table: main.orders, time: ordered_at}\n"

@@ -162,6 +162,18 @@ def test_skipped_folders_are_not_read(tmp_path, folder):
     assert project.files_skipped == ()
 
 
+def test_a_dbt_project_inside_the_project_is_not_read(tmp_path):
+    """Its `metrics:` are dbt's (imported with `accord import dbt`), not accord definitions."""
+    root = _project(tmp_path, {
+        "accord.yml": "project: acme\n",
+        "data/crm.csv": "id,created_at,amount\n1,2026-01-05,10\n",
+        "metrics/sales.yml": VALID_METRICS,
+        "dbt/dbt_project.yml": "name: shop\n",
+        "dbt/models/semantic.yml": "metrics:\n  - {name: x, type: simple, type_params: {measure: y}}\n",
+    })
+    assert load_project(root).files_read == ("metrics/sales.yml",)
+
+
 def test_a_folder_named_like_a_skipped_one_only_deeper_in_its_name_is_read(tmp_path):
     root = _project(tmp_path, {
         "accord.yml": "project: acme\n",

@@ -16,6 +16,9 @@ ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (ho
 TeamOpt = typer.Option(None, "--team", help="Team of metrics whose meta names none (must be in teams.yml).")
 LevelOpt = typer.Option(None, "--level", help="company, function or role, for metrics whose meta names none "
                                               "(default: function).")
+export_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                         help="Write accord's metrics as another tool's definitions.")
+
 DryRunOpt = typer.Option(False, "--dry-run", help="Show what would be written and refused; write nothing.")
 
 
@@ -41,3 +44,21 @@ def dbt(folder: Path = typer.Argument(..., help="The dbt project (holds dbt_proj
         dry_run: bool = DryRunOpt):
     """dbt semantic models and metrics into imported/dbt/, exactly or not at all."""
     _run("dbt", folder, project, team, level, dry_run)
+
+
+@export_app.command("dbt")
+@user_errors
+def export_dbt(project: Path = ProjectOpt,
+               out: Optional[Path] = typer.Option(None, "--out", help="Folder to write to, inside a dbt project's "
+                                                  "model-paths (default: target/dbt in the project).")):
+    """Metrics with an exact dbt equivalent as dbt models, semantic models and metrics; the rest listed."""
+    proj = app_api.load(project)
+    folder = out if out is not None else proj.root / "target" / "dbt"
+    exported = app_api.export_definitions(proj, "dbt", folder)
+    print(f"wrote {len(exported.metrics)} metrics in {len(exported.files) // 2} semantic models to {folder}")
+    for name, label in sorted(exported.renamed_labels.items()):
+        print(f"  metric '{name}' is labelled '{label}' (dbt requires one metric per label)")
+    if exported.refused:
+        print(f"left out, {len(exported.refused)} with no exact dbt equivalent:")
+        for problem in exported.refused:
+            print(f"  {problem}")

@@ -266,6 +266,8 @@ def _add_source(out: Translation, m: Model) -> None:
             item["key"] = plain_column(primary.expr or primary.name, f"primary entity '{primary.name}'")
         except Refused:
             pass  # a key that is an expression: the source still computes; it only cannot be reconciled
+    elif getattr(m.parsed, "primary_entity", None):
+        item["entity"] = m.parsed.primary_entity     # an entity without a key column
     default_time = m.parsed.defaults.agg_time_dimension if m.parsed.defaults else None
     if default_time and default_time in m.dims:
         try:

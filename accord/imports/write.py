@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from accord.errors import Problem, UserError
 from accord.imports.translation import Translation
+from accord.project.atomic import ABSENT, content_hash, locked, make_folder, read_bytes, write_file
 from accord.project.loader import CONFIG_FILE
 from accord.project.model import Project
 from accord.project.yamlfile import read_yaml
@@ -46,6 +47,7 @@ class ImportPlan:
     removed: list[str] = field(default_factory=list)       # `imported_from` of items the tool no longer has
     refused: list[Problem] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)    # file -> its new text
+    read: dict[str, str] = field(default_factory=dict)     # file -> content hash of what the plan read
 
 
 def _yaml() -> YAML:
@@ -56,12 +58,13 @@ def _yaml() -> YAML:
     return y
 
 
-def _existing(folder: Path, root: Path) -> dict[str, CommentedMap]:
+def _existing(folder: Path, root: Path, read: dict[str, str]) -> dict[str, CommentedMap]:
     docs: dict[str, CommentedMap] = {}
     if not folder.is_dir():
         return docs
     for path in sorted(folder.glob("*.yml")):
         rel = path.relative_to(root).as_posix()
+        read[rel] = content_hash(read_bytes(path))
         doc, problems = read_yaml(path, rel)
         if problems:
             raise UserError(problems)
@@ -113,7 +116,7 @@ def plan_write(project: Project, t: Translation, source_folder: str) -> ImportPl
     root = project.root
     folder = root / FOLDER / t.tool
     out = ImportPlan(t.tool, folder, refused=list(t.refused))
-    docs = _existing(folder, root)
+    docs = _existing(folder, root, out.read)
     prefix = f"{t.tool}:"
     before: dict[tuple[str, str], CommentedMap] = {}
     for doc in docs.values():
@@ -207,16 +210,24 @@ def _refuse_unknown_teams(project: Project, t: Translation) -> None:
 
 
 def apply_write(project: Project, written: ImportPlan, source_folder: Path) -> None:
-    """Write every file of the plan (a file left empty is removed) and record the folder in accord.yml."""
+    """Write every file of the plan (a file left empty is removed) and record the folder in accord.yml.
+
+    Each write is atomic and guarded: a file that changed since the plan read it is left alone and the
+    import stops with one line (run it again)."""
     root = project.root
     for rel, text in written.texts.items():
         path = root / rel
+        expected = written.read.get(rel, ABSENT)
         if not text:
             if path.exists():
-                path.unlink()
+                with locked(path, name=rel):
+                    if content_hash(read_bytes(path)) != expected:
+                        raise UserError(f"{rel}: the file changed while accord was importing. nothing more was "
+                                        "written; run the import again")
+                    path.unlink()
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write(path, text)
+        make_folder(path.parent, path.parent.relative_to(root).as_posix())
+        write_file(path, text, expected_hash=expected, name=rel)
     _record_folder(project, written.tool, source_folder)
 
 
@@ -226,6 +237,7 @@ def _record_folder(project: Project, tool: str, source_folder: Path) -> None:
     if project.settings.imports.get(tool) == rel:
         return
     path = project.root / CONFIG_FILE
+    before = content_hash(read_bytes(path))
     doc, problems = read_yaml(path, CONFIG_FILE)
     if problems or not isinstance(doc, CommentedMap):
         raise UserError(problems or f"{CONFIG_FILE}: is not a mapping. fix it, then import again")
@@ -238,14 +250,4 @@ def _record_folder(project: Project, tool: str, source_folder: Path) -> None:
     imports[tool] = rel
     buf = io.StringIO()
     _yaml().dump(doc, buf)
-    _write(path, buf.getvalue())
-
-
-def _write(path: Path, text: str) -> None:
-    """Whole or not at all: a temporary file in the same folder, flushed, fsynced, renamed over the file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_file(path, buf.getvalue(), expected_hash=before, name=CONFIG_FILE)

@@ -130,7 +130,8 @@ def discover(root: Path, globs: tuple[str, ...] | None) -> list[Path]:
         return sorted(p for p in found if p.name != CONFIG_FILE or p.parent != root)
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS
+                             and not (Path(dirpath) / d / "dbt_project.yml").is_file())
         for f in sorted(filenames):
             if fnmatch.fnmatch(f, "*.yml") or fnmatch.fnmatch(f, "*.yaml"):
                 p = Path(dirpath) / f
