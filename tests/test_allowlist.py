@@ -205,3 +205,48 @@ def test_on_another_engine_the_functions_of_its_dialect_are_checked_too(tmp_path
     assert len(lines) == 2, lines
     assert lines[0].startswith("defs.yml:3:") and "list_sum()," in lines[0] and "on postgres" in lines[0]
     assert lines[1].startswith("defs.yml:6:") and "isodow() (dayofweek_iso() on postgres)," in lines[1]
+
+
+DBT_DEFS = {"defs.yml": """
+    sources:
+      - {name: crm, table: crm.deals, time: t}
+    metrics:
+      - {name: m, team: a, level: role, source: crm, measure: "sum(x)",
+         include: [{name: weekdays, sql: "isodow(t) < 6"}]}
+    """}
+
+
+@pytest.mark.parametrize("adapter, refused", [("postgres", True), ("duckdb", False)])
+def test_a_dbt_profile_is_checked_against_its_adapters_list(tmp_path, adapter, refused):
+    """type: dbt runs on the profile's adapter, so its fragments pass that dialect's list at load."""
+    root = write_project(tmp_path / "p", {**DBT_DEFS, "profiles/profiles.yml": f"""
+        shop:
+          target: dev
+          outputs:
+            dev: {{type: {adapter}, host: localhost, dbname: shop, user: reader, path: shop.duckdb}}
+        """}, "project: p\nengine: {type: dbt, profile: shop, profiles_dir: profiles}\n")
+    if not refused:
+        load_project(root)
+        return
+    with pytest.raises(UserError) as e:
+        load_project(root)
+    lines = [str(p) for p in e.value.problems]
+    assert len(lines) == 1 and lines[0].startswith("defs.yml:5:") and \
+        "isodow() (dayofweek_iso() on postgres)," in lines[0], lines
+
+
+def test_a_profile_cannot_reach_pythons_internals(tmp_path):
+    """profiles.yml is rendered in Jinja's sandbox: a template reaching for classes is refused in one line."""
+    root = write_project(tmp_path / "p", {**DBT_DEFS, "profiles/profiles.yml": """
+        shop:
+          target: dev
+          outputs:
+            dev: {type: postgres, host: "{{ ''.__class__.__mro__[1].__subclasses__() }}", dbname: shop}
+        """}, "project: p\nengine: {type: dbt, profile: shop, profiles_dir: profiles}\n")
+    from accord.compute.connect import engine_spec
+    project = load_project(root)   # the profile is not readable: the allow-list check waits for the engine
+    with pytest.raises(UserError) as e:
+        engine_spec(project)
+    lines = [str(p) for p in e.value.problems]
+    assert len(lines) == 1 and lines[0].startswith("accord.yml:2:") and "cannot read" in lines[0] \
+        and "unsafe" in lines[0], lines

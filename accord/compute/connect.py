@@ -100,7 +100,7 @@ def _dbt_spec(project: Project, config: EngineConfig, common: dict) -> EngineSpe
 
 def _read_profile(path: Path, config: EngineConfig) -> dict:
     """The chosen output of a profile, with `{{ env_var('NAME') }}` read from the environment as dbt does."""
-    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
     from ruamel.yaml import YAML
 
     def env_var(name: str, default: str | None = None) -> str:
@@ -111,7 +111,9 @@ def _read_profile(path: Path, config: EngineConfig) -> dict:
         raise UserError([_at_engine(config, f"profiles.yml reads environment variable {name}, which is not "
                                             "set. set it")])
     try:
-        text = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text(encoding="utf-8")) \
+        # sandboxed: a profiles.yml a project points at may hold Jinja that reaches for Python's internals
+        from jinja2 import StrictUndefined
+        text = SandboxedEnvironment(undefined=StrictUndefined).from_string(path.read_text(encoding="utf-8")) \
             .render(env_var=env_var)
         doc = YAML(typ="safe").load(text) or {}
     except UserError:
@@ -127,6 +129,15 @@ def _read_profile(path: Path, config: EngineConfig) -> dict:
         raise UserError([_at_engine(config, f"profile '{config.profile}' has no target '{name}'. "
                                             "fix engine.target")])
     return target
+
+
+def adapter_dialect(project: Project) -> str | None:
+    """The dialect of a `type: dbt` engine's adapter (postgres, duckdb or spark); None when the profile cannot
+    be read yet (opening the engine reports why)."""
+    try:
+        return _dbt_spec(project, project.config.engine, {"timezone": project.settings.timezone}).kind
+    except (UserError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _at_engine(config: EngineConfig, message: str) -> Problem:

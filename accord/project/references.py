@@ -182,6 +182,9 @@ def _check_engine_dialect(project: Project) -> list[Problem]:
     """Fragments are written in DuckDB's SQL and pass its allow-list as they parse; on another engine, the
     functions they become in its dialect must pass that dialect's list too, before any SQL is sent."""
     dialect = project.config.engine.type
+    if dialect == "dbt":
+        from accord.compute.connect import adapter_dialect
+        dialect = adapter_dialect(project)
     if dialect == DIALECT or dialect not in DIALECTS:
         return []
     parts = [(s, "sql", f"source '{s.name}': sql", s.sql, _parsed_statement) for s in project.sources if s.sql]
