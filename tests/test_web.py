@@ -5,6 +5,8 @@ a git repository; pages are read as a browser would get them (starlette's TestCl
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import re
 import shutil
 import subprocess
@@ -216,6 +218,15 @@ def test_oversized_and_unknown_fields_get_4xx_never_500(web):
     assert r.status_code == 413
     r = c.post("/workshop/Pipeline/prework/marketing", data={**fields, "role": "admin"})
     assert r.status_code == 400 and "not part of this form" in r.text
+    # a body sent in chunks, with no Content-Length, is counted as it arrives
+    body = urlencode({**fields, "x": "y" * 70_000}).encode()
+    r = c.post("/workshop/Pipeline/prework/marketing", content=(body[i:i + 8192] for i in range(0, len(body), 8192)),
+               headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413 and "content-length" not in r.request.headers
+    small = urlencode({**fields, "role": "admin"}).encode()
+    r = c.post("/workshop/Pipeline/prework/marketing", content=iter([small[:10], small[10:]]),
+               headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400 and "not part of this form" in r.text   # a small chunked body reaches the form
     assert c.get("/metrics/nope").status_code == 422
     assert c.get("/collisions/bridge", params={"a": "sales_pipeline", "b": "x", "period": "2026-Q2"}).status_code == 422
 

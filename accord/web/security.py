@@ -23,15 +23,56 @@ HEADERS = {
 }
 
 
+class BodyLimit:
+    """Bodies over MAX_BODY refused with 413 before the app reads them, whether announced by Content-Length
+    or sent in chunks: the body (at most MAX_BODY bytes) is read here and handed on whole."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or ())
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return await _too_large(scope, receive, send)
+        if length is None and b"transfer-encoding" not in headers:
+            return await self.app(scope, receive, send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return     # the client went away
+            size += len(message.get("body", b""))
+            if size > MAX_BODY:
+                return await _too_large(scope, receive, send)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+        await self.app(scope, replay, send)
+
+
+async def _too_large(scope, receive, send) -> None:
+    response = PlainTextResponse("request body too large: at most 64 KiB", status_code=413,
+                                 headers={"Connection": "close", **HEADERS})
+    await response(scope, receive, send)
+
+
 class Guard(BaseHTTPMiddleware):
-    """Security headers on every answer, no-store on every private one; oversized bodies refused (413)."""
+    """Security headers on every answer, no-store on every private one."""
 
     async def dispatch(self, request: Request, call_next) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            response: Response = PlainTextResponse("request body too large: at most 64 KiB", status_code=413)
-        else:
-            response = await call_next(request)
+        response = await call_next(request)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if not request.url.path.startswith("/static/"):

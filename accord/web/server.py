@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 from accord.errors import UserError
 from accord.store import audit
 from accord.web.page import HERE, BadForm, Refused, redirect, render
-from accord.web.security import Guard
+from accord.web.security import BodyLimit, Guard
 from accord.web.site import Site
 
 
@@ -20,6 +20,7 @@ def build(root: Path, warm: bool = True) -> FastAPI:
     web = FastAPI(title="accord", version="1", openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None)
     web.state.site = site
     web.add_middleware(Guard)
+    web.add_middleware(BodyLimit)        # added last, so it runs first
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     from accord.web import api, pages
