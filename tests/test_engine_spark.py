@@ -78,3 +78,30 @@ def test_each_failure_is_one_line_at_its_yaml_line(orders, tmp_path, defs, line,
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"defs.yml:{line}:") and words in lines[0], r.stderr
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from accord.demo import write_demo
+    return write_demo(tmp_path_factory.mktemp("demo") / "northwind")
+
+
+@pytest.fixture(scope="module")
+def spark_demo(spark, demo, tmp_path_factory):
+    """The demo's definitions with Spark reading its Parquet files (the same files DuckDB reads)."""
+    from parity import copy_demo
+    return copy_demo(demo, tmp_path_factory.mktemp("spark") / "northwind", '{type: spark, master: "local[2]"}')
+
+
+@pytest.fixture(scope="module")
+def duck_demo(demo, tmp_path_factory):
+    """The same definitions on DuckDB: only the engine line differs, so fingerprints agree."""
+    from parity import copy_demo
+    return copy_demo(demo, tmp_path_factory.mktemp("duck") / "northwind", "{type: duckdb}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["validate", "compute", "check", "tree", "touchpoints", "reconcile"])
+def test_every_command_gives_duckdbs_json(command, duck_demo, spark_demo):
+    from parity import same_json
+    same_json(command, duck_demo, spark_demo, here=True)
