@@ -54,6 +54,7 @@ class MetricView:
     findings: int                   # open findings naming it
     location: str
     stale_since: str | None = None  # the day its data stops, when a complete period after it has none
+    restricted: bool = False        # its values are hidden from the reader (`visible_to`)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class Variant:
     description: str | None = None
     decision: str | None = None
     confidence: str | None = None
+    restricted: bool = False        # its value is hidden from the reader (`visible_to`)
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class TreeNode:
     verdict_text: str | None = None  # "insufficient-data"; None at the top
     children: tuple["TreeNode", ...] = ()
     repeat: bool = False            # drawn in full under another parent already
+    restricted: bool = False        # its value is hidden from the reader (`visible_to`)
 
 
 @dataclass(frozen=True)

@@ -475,3 +475,62 @@ def test_an_admin_refreshes_the_results_and_others_may_not(web, project):
     assert r.status_code == 303 and site.project()[0] != before
     assert site.db.one("SELECT count(*) FROM cache")[0] == 0
     assert [e.action for e in audit_rows(project) if e.who == "admin@x.example"] == ["refresh", "sign-in"]
+
+
+# ---------------------------------------------------------------- visible_to
+
+@pytest.fixture
+def restricted(project):
+    """sales_pipeline with `visible_to: [sales]`: its values for sales, its owner, facilitators and admins."""
+    defs = project / "metrics.yml"
+    defs.write_text(defs.read_text().replace("    owner: ana@x.example\n",
+                                             "    owner: ana@x.example\n    visible_to: [sales]\n"))
+    asgi = create_app(project, warm=False)
+    asgi.state.site.overview(wait=True)
+    yield asgi
+    asgi.state.site.close()
+
+
+def _row(html: str, metric: str) -> str:
+    start = html.index(f'href="/metrics/{metric}"')
+    return html[html.rfind("<tr", 0, start):html.index("</tr>", start)]
+
+
+def test_visible_to_hides_values_bridges_and_findings_from_other_teams(restricted):
+    # 2026-Q2 by hand: crm rows in April-June at a qualified stage: id 1 (100); ma rows: 100 + 50 + 30
+    sales_q2, marketing_q2 = "100", "180"
+    kim = sign_in(restricted, "kim@x.example")          # a marketing member
+    page = kim.get("/metrics").text
+    assert "restricted" in _row(page, "sales_pipeline") and sales_q2 not in _row(page, "sales_pipeline")
+    assert marketing_q2 in _row(page, "marketing_pipeline")
+    metric = kim.get("/metrics/sales_pipeline", params={"grain": "month"}).text
+    assert "restricted</span> to sales" in metric and "Values by period" not in metric
+    bridge = kim.get("/collisions/bridge", params={"a": "marketing_pipeline", "b": "sales_pipeline",
+                                                   "period": "2026-Q2"})
+    assert bridge.status_code == 403 and "visible only to sales" in bridge.text
+    collisions = kim.get("/collisions").text
+    assert "restricted" in collisions and "spread" not in collisions
+    assert "sales_pipeline" not in kim.get("/findings").text
+    for email in ("ana@x.example", "dev@x.example", "admin@x.example"):   # the team (owner), a facilitator, admin
+        c = sign_in(restricted, email)
+        assert sales_q2 in _row(c.get("/metrics").text, "sales_pipeline"), email
+        assert c.get("/collisions/bridge", params={"a": "marketing_pipeline", "b": "sales_pipeline",
+                                                   "period": "2026-Q2"}).status_code == 200, email
+    db = restricted.state.site.db
+    for teams, value in ((("marketing",), None), (("sales",), 100.0)):
+        token = tokens.add_token(db, f"dash-{teams[0]}", teams, ("read",))
+        rows = kim.get("/api/v1/metrics", headers={"Authorization": f"Bearer {token}"}).json()["metrics"]
+        row = next(r for r in rows if r["name"] == "sales_pipeline")
+        assert (row["value"], row["restricted"]) == (value, value is None), teams
+        listed = kim.get("/api/v1/findings", headers={"Authorization": f"Bearer {token}"}).json()["findings"]
+        assert any("sales_pipeline" in f["metrics"] for f in listed) == (value is not None), teams
+
+
+def test_visible_to_names_known_teams(project):
+    defs = project / "metrics.yml"
+    defs.write_text(defs.read_text().replace("    owner: ana@x.example\n",
+                                             "    owner: ana@x.example\n    visible_to: [sales, finanse]\n"))
+    r = subprocess.run([sys.executable, "-m", "accord.cli", "check", "--project", str(project)],
+                       capture_output=True, text=True)
+    line = 1 + DEFS.lstrip("\n").splitlines().index("    owner: ana@x.example") + 1
+    assert r.returncode == 1 and f"metrics.yml:{line}" in r.stdout and "team 'finanse'" in r.stdout, r.stdout

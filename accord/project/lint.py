@@ -122,6 +122,10 @@ def unknown_reference(project: Project) -> Iterable[Finding]:
                           m, metric_owner(project, m), m.team)
         if teams and m.team not in teams:
             yield ref("team", m.team, teams, m.at("team"), f"metric '{m.name}'", m, m.owner, m.team)
+        for i, team in enumerate(m.visible_to or ()):
+            if team not in teams:
+                yield ref("team", team, teams, m.at(f"visible_to.{i}"), f"metric '{m.name}' (visible_to)", m,
+                          m.owner, m.team)
     for h in project.handoffs:
         for side, key in ((h.from_team, "from"), (h.to_team, "to")):
             if side not in teams:

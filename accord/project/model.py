@@ -141,6 +141,7 @@ class Metric(Located):
     status: Literal["canonical", "alternate", "proposed", "deprecated"] | None = None
     target: Target | None = None
     parents: tuple[Parent, ...] = ()
+    visible_to: tuple[str, ...] | None = None   # teams that may see its values (web app); None: everyone
     imported_from: str | None = None        # `<tool>:<name>` when `accord import` wrote it
     imported_fingerprint: str | None = None  # the tool's definition when imported, for import-drift
 

@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 
+from accord import visibility
 from accord.store import tokens
 
 router = APIRouter(prefix="/api/v1", tags=["read"])
@@ -47,6 +48,7 @@ class MetricOut(BaseModel):
     period: Optional[str] = None
     value: Optional[float] = None
     target_status: Optional[str] = None
+    restricted: bool = False
 
 
 class Metrics(BaseModel):
@@ -76,24 +78,33 @@ def _overview(request: Request):
     return overview
 
 
+def _hidden(request: Request, token: tokens.Token) -> frozenset[str]:
+    _, project = request.app.state.site.project()
+    return visibility.hidden(project, visibility.Reader(None, token.teams))
+
+
 ERRORS = {401: {"model": Problem}, 403: {"model": Problem}, 503: {"model": Problem}}
 
 
 @router.get("/findings", response_model=Findings, responses=ERRORS)
 def findings(request: Request, severity: Optional[Literal["error", "warning", "info"]] = Query(None),
-             code: Optional[str] = Query(None, max_length=64), _: tokens.Token = Depends(token_of)):
+             code: Optional[str] = Query(None, max_length=64), token: tokens.Token = Depends(token_of)):
     """Every finding of `accord check`, as its JSON."""
     result = _overview(request).check
+    hide = _hidden(request, token)
     rows = [f.as_dict() for f in result.findings
-            if (severity is None or f.severity == severity) and (code is None or f.code == code)]
+            if (severity is None or f.severity == severity) and (code is None or f.code == code)
+            and not set(f.metrics) & hide]
     return {"findings": rows, "counts": result.counts()}
 
 
 @router.get("/metrics", response_model=Metrics, responses=ERRORS)
 def metrics(request: Request, team: Optional[str] = Query(None, max_length=64),
-            _: tokens.Token = Depends(token_of)):
-    """Each metric with its value for the last complete period and its target status."""
-    report = _overview(request).report
+            token: tokens.Token = Depends(token_of)):
+    """Each metric with its value for the last complete period and its target status (null, with
+    `restricted: true`, for a metric whose `visible_to` leaves out every team of the token)."""
+    report = visibility.redact(_overview(request).report, _hidden(request, token))
     return {"metrics": [{"name": m.name, "label": m.label, "team": m.team, "level": m.level, "owner": m.owner,
-                         "unit": m.unit, "period": m.period, "value": m.value, "target_status": m.target_status}
+                         "unit": m.unit, "period": m.period, "value": m.value, "target_status": m.target_status,
+                         "restricted": m.restricted}
                         for m in report.metrics if team is None or m.team == team]}

@@ -16,6 +16,7 @@ from accord.store import accounts, audit
 from accord.web import permissions as may
 from accord.web.security import SESSION_COOKIE
 from accord.web.page import Refused, _local, form_of, redirect, render, require, site_of, today_of
+from accord import visibility
 
 router = APIRouter(include_in_schema=False)
 SEVERITIES = ("error", "warning", "info")
@@ -67,29 +68,44 @@ async def sign_out(request: Request):
 
 # ---------------------------------------------------------------- reading
 
+def _reader(person) -> visibility.Reader:
+    return visibility.Reader(person.email, person.teams, staff=person.at_least("facilitator"))
+
+
+def _hidden(request: Request, person) -> frozenset[str]:
+    """The metrics whose values this person may not see (`visible_to`)."""
+    _, project = site_of(request).project()
+    return visibility.hidden(project, _reader(person))
+
+
+def _report(request: Request, person, overview):
+    return visibility.redact(overview.report, _hidden(request, person))
+
+
 @router.get("/")
 def home(request: Request):
-    require(request)
+    person = require(request)
     overview = site_of(request).overview()
     if overview is None:
         return _computing(request, "the overview")
-    return render(request, "home.html.j2", {"report": overview.report})
+    return render(request, "home.html.j2", {"report": _report(request, person, overview)})
 
 
 @router.get("/metrics")
 def metrics(request: Request, q: str = "", team: str = "", level: str = "", owner: str = "",
                   confidence: str = ""):
-    require(request)
+    person = require(request)
     overview = site_of(request).overview()
     if overview is None:
         return _computing(request, "the metrics")
+    report = _report(request, person, overview)
     words = q.strip().lower()
-    shown = [m for m in overview.report.metrics
+    shown = [m for m in report.metrics
              if (not words or words in m.name.lower() or words in m.label.lower())
              and (not team or m.team == team) and (not level or m.level == level)
              and (not owner or (m.owner or "").lower() == owner.lower())
              and (not confidence or m.confidence == confidence)]
-    ms = overview.report.metrics
+    ms = report.metrics
     choices = {"team": sorted({m.team for m in ms}), "level": ["company", "function", "role"],
                "owner": sorted({m.owner for m in ms if m.owner}),
                "confidence": sorted({m.confidence for m in ms if m.confidence})}
@@ -163,19 +179,21 @@ def metric(request: Request, name: str, grain: str = ""):
     if not project.has_metric(name):
         raise UserError(f"metric '{name}' is not defined.{_near(name, [m.name for m in project.metrics])}")
     m = project.metric(name)
-    view = next(v for v in overview.report.metrics if v.name == name)
+    hide = _hidden(request, person)
+    report = visibility.redact(overview.report, hide)
+    view = next(v for v in report.metrics if v.name == name)
     values = None
-    if grain:
+    if grain and name not in hide:
         from accord.compute.periods import GRAINS
         app.choose(grain, "grain", GRAINS)
         values = site.result("values", _values, name, grain)
         if values is None:
             return _computing(request, f"{name} by {grain}")
-    edges = _edges(overview.report)
+    edges = _edges(report)
     parents = [(p.metric, *edges.get((name, p.metric), (None, None))) for p in m.parents]
     children = [(c.name, *edges.get((c.name, name), (None, None))) for c in project.metrics
                 if any(p.metric == name for p in c.parents)]
-    findings = [f for f in overview.check.findings if name in f.metrics]
+    findings = [f for f in overview.check.findings if name in f.metrics and not set(f.metrics) & hide]
     decisions = [d for d in project.decisions if any(u.metric == name for u in d.canonical + d.alternates)]
     return render(request, "metric.html.j2", {
         "m": m, "view": view, "values": values, "grain": grain, "parents": parents, "children": children,
@@ -215,11 +233,11 @@ def _near(word, choices):
 
 @router.get("/collisions")
 def collisions(request: Request):
-    require(request)
+    person = require(request)
     overview = site_of(request).overview()
     if overview is None:
         return _computing(request, "the collisions")
-    section = overview.report.sections.get("collisions")
+    section = _report(request, person, overview).sections.get("collisions")
     return render(request, "collisions.html.j2", {"items": section.items if section else ()})
 
 
@@ -237,6 +255,10 @@ def bridge(request: Request, a: str, b: str, period: str):
             raise UserError(f"metric '{name}' is not defined.{_near(name, [m.name for m in project.metrics])}")
     if not re.fullmatch(r"[0-9A-Za-z-]{4,12}", period):
         raise UserError(f"period '{period[:20]}' is not a period. write 2026-Q3, 2026-07, 2026-W29 or 2026")
+    closed = sorted({a, b} & _hidden(request, person))
+    if closed:
+        raise Refused("bridge", f"{a} {b} {period}", f"the values of {' and '.join(closed)} are visible only to "
+                      f"{', '.join(project.metric(closed[0]).visible_to)}, their owner and facilitators")
     result = site.result("bridge", _bridge, a, b, period)
     if result is None:
         return _computing(request, f"the bridge from {a} to {b}")
@@ -244,7 +266,9 @@ def bridge(request: Request, a: str, b: str, period: str):
     data = result.as_dict()
     teams = {m.name: m.team for m in project.metrics}
     entity = project.source(project.metric(a).source).entity
-    show_records = may.may_see_records(person, {teams[a], teams[b]})
+    owning = set().union(*(visibility.source_teams(project, project.metric(n).source) or {teams[n]}
+                           for n in (a, b)))
+    show_records = may.may_see_records(person, owning)
     steps = [{"delta": compact(s["delta"], project.metric(a).unit), "words": sentence(s, data["a"], data["b"],
                                                                                      entity, teams),
               "examples": s["examples"] if show_records else [], "records": s["records"]} for s in data["steps"]]
@@ -254,11 +278,11 @@ def bridge(request: Request, a: str, b: str, period: str):
 
 @router.get("/tree")
 def tree(request: Request):
-    require(request)
+    person = require(request)
     overview = site_of(request).overview()
     if overview is None:
         return _computing(request, "the tree")
-    section = overview.report.sections.get("tree")
+    section = _report(request, person, overview).sections.get("tree")
     return render(request, "tree.html.j2", {"section": section})
 
 
@@ -293,7 +317,8 @@ def findings(request: Request, code: str = "", severity: str = "", team: str = "
     if overview is None:
         return _computing(request, "the findings")
     _, project = site.project()
-    all_ = overview.check.findings
+    hide = _hidden(request, person)
+    all_ = [f for f in overview.check.findings if not set(f.metrics) & hide]
     shown = [f for f in all_ if (not code or f.code == code) and (not severity or f.severity == severity)
              and (not team or team in f.teams) and (not owner or (f.owner or "").lower() == owner.lower())]
     choices = {"code": sorted({f.code for f in all_}), "severity": list(SEVERITIES),
