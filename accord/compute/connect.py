@@ -7,7 +7,6 @@ at the engine in accord.yml.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from accord.engine import Engine, EngineError, EngineSpec, Sandbox, open_engine
 from accord.errors import Problem, UserError
@@ -15,6 +14,7 @@ from accord.project.data_folders import data_folders
 from accord.project.durations import parse_time_limit
 from accord.project.loader import CONFIG_FILE, file_sources_refused
 from accord.project.model import EngineConfig, Project
+from accord.project.profiles import profiles_path, read_profile
 
 __all__ = ["engine_spec", "project_engine", "project_sandbox", "run_engines_in_workers"]
 
@@ -66,14 +66,7 @@ def engine_spec(project: Project) -> EngineSpec:
 
 def _dbt_spec(project: Project, config: EngineConfig, common: dict) -> EngineSpec:
     """The target of a dbt profile as an engine: postgres, duckdb or spark (session or Spark Connect)."""
-    folder = Path(config.profiles_dir or os.environ.get("DBT_PROFILES_DIR") or Path.home() / ".dbt")
-    if not folder.is_absolute():
-        folder = project.root / folder
-    path = folder / "profiles.yml"
-    if not path.is_file():
-        raise UserError([_at_engine(config, f"no profiles.yml in '{folder}'. set engine.profiles_dir to the "
-                                            "folder holding it")])
-    target = _read_profile(path, config)
+    target = read_profile(profiles_path(project.root, config), config)
     kind = str(target.get("type", ""))
     if kind == "postgres":
         keys = {"host": "host", "port": "port", "user": "user", "pass": "password", "password": "password",
@@ -96,48 +89,6 @@ def _dbt_spec(project: Project, config: EngineConfig, common: dict) -> EngineSpe
         return EngineSpec("spark", remote=str(target.get("host")), **common)
     raise UserError([_at_engine(config, f"dbt profile '{config.profile}' is of type '{kind}', which accord "
                                         "does not run. use a postgres, duckdb or spark profile")])
-
-
-def _read_profile(path: Path, config: EngineConfig) -> dict:
-    """The chosen output of a profile, with `{{ env_var('NAME') }}` read from the environment as dbt does."""
-    from jinja2.sandbox import SandboxedEnvironment
-    from ruamel.yaml import YAML
-
-    def env_var(name: str, default: str | None = None) -> str:
-        if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
-        raise UserError([_at_engine(config, f"profiles.yml reads environment variable {name}, which is not "
-                                            "set. set it")])
-    try:
-        # sandboxed: a profiles.yml a project points at may hold Jinja that reaches for Python's internals
-        from jinja2 import StrictUndefined
-        text = SandboxedEnvironment(undefined=StrictUndefined).from_string(path.read_text(encoding="utf-8")) \
-            .render(env_var=env_var)
-        doc = YAML(typ="safe").load(text) or {}
-    except UserError:
-        raise
-    except Exception as e:  # noqa: BLE001 - a broken profiles file: one line, whatever broke
-        raise UserError([_at_engine(config, f"cannot read '{path}': {str(e).splitlines()[0]}. fix profiles.yml")])
-    profile = doc.get(config.profile) if isinstance(doc, dict) else None
-    if not isinstance(profile, dict):
-        raise UserError([_at_engine(config, f"profiles.yml has no profile '{config.profile}'. fix engine.profile")])
-    name = config.target or profile.get("target")
-    target = (profile.get("outputs") or {}).get(name)
-    if not isinstance(target, dict):
-        raise UserError([_at_engine(config, f"profile '{config.profile}' has no target '{name}'. "
-                                            "fix engine.target")])
-    return target
-
-
-def adapter_dialect(project: Project) -> str | None:
-    """The dialect of a `type: dbt` engine's adapter (postgres, duckdb or spark); None when the profile cannot
-    be read yet (opening the engine reports why)."""
-    try:
-        return _dbt_spec(project, project.config.engine, {"timezone": project.settings.timezone}).kind
-    except (UserError, KeyError, TypeError, ValueError):
-        return None
 
 
 def _at_engine(config: EngineConfig, message: str) -> Problem:

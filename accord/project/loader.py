@@ -13,11 +13,10 @@ from pydantic import BaseModel, ValidationError
 from accord.errors import Problem, UserError, did_you_mean
 from accord.findings import Location
 from accord.project.data_folders import data_folders, refusal, why_unreadable
-from accord.project.model import SECTIONS, Config, Project
+from accord.project.model import CONFIG_FILE, SECTIONS, Config, Project
 from accord.project.references import NameCheck, cross_check
 from accord.project.yamlfile import plain, position, read_yaml, value_positions
 
-CONFIG_FILE = "accord.yml"
 SKIP_DIRS = {"prework", "target", "dbt_packages", "node_modules"}
 _LIST_SECTIONS = {k for k in SECTIONS if k != "contact_policy"}
 _NAMED = ("sources", "metrics", "teams")

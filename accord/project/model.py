@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from accord.findings import Location
+
+CONFIG_FILE = "accord.yml"
 from accord.project.durations import parse_duration, parse_time_limit
 from accord.project.settings import Freshness, Grain, Settings
 

@@ -183,8 +183,8 @@ def _check_engine_dialect(project: Project) -> list[Problem]:
     functions they become in its dialect must pass that dialect's list too, before any SQL is sent."""
     dialect = project.config.engine.type
     if dialect == "dbt":
-        from accord.compute.connect import adapter_dialect
-        dialect = adapter_dialect(project)
+        from accord.project.profiles import adapter_dialect
+        dialect = adapter_dialect(project.root, project.config.engine)
     if dialect == DIALECT or dialect not in DIALECTS:
         return []
     parts = [(s, "sql", f"source '{s.name}': sql", s.sql, _parsed_statement) for s in project.sources if s.sql]
