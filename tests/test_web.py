@@ -271,6 +271,25 @@ def test_a_member_edits_only_their_own_teams_prework(web, project):
     assert not (project / "prework" / "pipeline" / "marketing.yml").exists()
 
 
+def test_prework_problems_show_at_the_teams_form_with_what_was_typed_kept(web, project):
+    jo = sign_in(web, "jo@x.example")
+    fields = form(jo, "/workshop/Pipeline", "/workshop/Pipeline/prework/marketing")
+    long = "x" * 2100
+    r = jo.post("/workshop/Pipeline/prework/marketing", data={
+        **fields, "marketing_pipeline.definition": "Every opportunity marketing touched",
+        "marketing_pipeline.trusted_report": long, "others_wrong": "Sales drops Lost deals"})
+    assert r.status_code == 422
+    section = r.text[r.text.index('id="team-marketing"'):]
+    section = section[:section.index("</section>")]
+    problems = re.findall(r"<li>([^<]*)</li>", section)
+    assert len(problems) == 1 and "2,100 characters, at most 2,000" in problems[0] and "(marketing_pipeline)" in \
+        problems[0], problems
+    assert "Every opportunity marketing touched</textarea>" in section and f"{long}</textarea>" in section
+    assert "Sales drops Lost deals</textarea>" in section
+    assert not (project / "prework" / "pipeline" / "marketing.yml").exists()
+    assert next(e for e in audit_rows(project) if e.action == "prework").outcome == "invalid"
+
+
 def test_prework_is_written_committed_as_the_person_and_audited_and_others_see_it_after_their_own(web, project):
     jo = sign_in(web, "jo@x.example")
     fields = form(jo, "/workshop/Pipeline", "/workshop/Pipeline/prework/marketing")
@@ -397,8 +416,16 @@ def test_an_owner_accepts_a_finding_with_a_reason_and_expiry(web, project):
     assert "Accept for now" in page
     fields = form(jo, "/findings?code=no-exclusions", "/findings/accept")
     assert fields["metrics"] == "marketing_pipeline"
+    target = app.accept_paths(app.load(project))[0]
+    before = target.read_bytes() if target.exists() else None
     r = jo.post("/findings/accept", data={**fields, "reason": "counts every deal by design", "until": "2026-07-01"})
     assert r.status_code == 422 and "not after today" in r.text
+    # the problem shows at the finding's form, open again, with what was typed kept; nothing written
+    form_html = r.text[r.text.index("The acceptance was not recorded"):]
+    form_html = form_html[:form_html.index("</form>")]
+    assert 'value="counts every deal by design"' in form_html and 'value="2026-07-01"' in form_html
+    assert "<details open>" in r.text and 'action="/findings/accept"' in form_html
+    assert (target.read_bytes() if target.exists() else None) == before
     r = jo.post("/findings/accept", data={**fields, "reason": "counts every deal by design", "until": "2026-12-31"})
     assert r.status_code == 303
     proj = app.load(project)

@@ -312,10 +312,17 @@ def touchpoints(request: Request, customer: str = ""):
 @router.get("/findings")
 def findings(request: Request, code: str = "", severity: str = "", team: str = "", owner: str = ""):
     person = require(request)
-    site = site_of(request)
-    overview = site.overview()
+    overview = site_of(request).overview()
     if overview is None:
         return _computing(request, "the findings")
+    return _findings(request, person, overview, code, severity, team, owner)
+
+
+def _findings(request: Request, person, overview, code: str = "", severity: str = "", team: str = "",
+              owner: str = "", refused: dict | None = None, status: int = 200):
+    """The findings page; `refused` (code, metrics, what was typed, problems) opens that finding's accept form
+    again with what was typed and the problems next to it."""
+    site = site_of(request)
     _, project = site.project()
     hide = _hidden(request, person)
     all_ = [f for f in overview.check.findings if not set(f.metrics) & hide]
@@ -328,7 +335,7 @@ def findings(request: Request, code: str = "", severity: str = "", team: str = "
         "findings": shown, "choices": choices, "picked": {"code": code, "severity": severity, "team": team,
                                                           "owner": owner},
         "acceptable": acceptable, "base": app.content_hash(app.accept_paths(project)),
-        "today": today_of(project), "total": len(all_)})
+        "today": today_of(project), "total": len(all_), "refused": refused}, status=status)
 
 
 # ---------------------------------------------------------------- writing
@@ -382,8 +389,9 @@ async def accept(request: Request):
             _written(request, person, "accept", target, written)
             return redirect("/findings?" + f"code={finding.code}")
     audit.record(site.db, person.email, "accept", target, outcome="invalid")
-    return render(request, "problem.html.j2", {"title": "The acceptance was not recorded", "lines": problems},
-                  status=422)
+    return _findings(request, person, overview, code=finding.code, status=422, refused={
+        "code": finding.code, "metrics": ",".join(metrics), "reason": data.get("reason", ""),
+        "until": data.get("until", ""), "problems": problems})
 
 
 @router.post("/approve/{name}")
@@ -462,19 +470,28 @@ def workshop_label(request: Request, label: str):
     return render(request, "workshop_label.html.j2", _workshop(person, project, label))
 
 
-def _workshop(person, project, label: str, error: list[str] | None = None, given: dict | None = None) -> dict:
+def _workshop(person, project, label: str, error: list[str] | None = None, given: dict | None = None,
+              prework: tuple[str, dict, list[str]] | None = None) -> dict:
     """The workshop page of a label: pre-work per team, approvals, and (for facilitators) the decision form with
-    the problems of the last attempt next to it and what was typed kept."""
+    the problems of the last attempt next to it and what was typed kept; `prework` (team, what was typed,
+    problems) does the same for a team's pre-work form."""
     state = _state(project, label)
     t = state["topic"]
     from accord.workshop.prework import QUESTIONS, SHARPER
     teams = []
     for r in state["requests"]:
         a = state["answers"].get(r.team)
-        teams.append({"request": r, "answers": a, "submitted": r.team in state["submitted"],
-                      "editable": may.may_edit_prework(person, r.team),
-                      "values": _prework_values(r, a),
-                      "base": app.content_hash(app.prework_paths(project, t.label, r.team))})
+        entry = {"request": r, "answers": a, "submitted": r.team in state["submitted"],
+                 "editable": may.may_edit_prework(person, r.team),
+                 "values": _prework_values(r, a), "problems": [], "others": a.others_wrong if a else None,
+                 "base": app.content_hash(app.prework_paths(project, t.label, r.team))}
+        if prework and prework[0] == r.team:
+            typed, entry["problems"] = prework[1], prework[2]
+            entry["values"] = {o["metric"]: {k: typed.get(f"{o['metric']}.{k}") for k, _ in QUESTIONS}
+                               for o in r.own}
+            entry["others"] = typed.get(SHARPER[0])
+            entry["base"] = typed.get("base") or entry["base"]
+        teams.append(entry)
     names = {o["metric"] for r in state["requests"] for o in r.own}
     approvable = [metric for _, metric in app.pending_approvals(project) if metric in names]
     return {
@@ -505,14 +522,22 @@ async def prework(request: Request, label: str, team: str):
     if not may.may_edit_prework(person, team):
         raise Refused("prework", target, f"Only members of {team} may fill in {team}'s pre-work.")
     answers = {o["metric"]: {k: (data.get(f"{o['metric']}.{k}") or None) for k, _ in QUESTIONS} for o in r.own}
-    too_long = [k for k, v in data.items() if len(v) > 2000]
-    if too_long:
-        raise UserError(f"{too_long[0]}: at most 2,000 characters. shorten it")
-    try:
-        written = app.submit_prework(project, t.label, team, person.email, answers, data.get(SHARPER[0]) or None,
-                                     expected=data.get("base"))
-    except Conflict as e:
-        return _conflict(request, person, "prework", target, e, f"/workshop/{t.label}")
+    questions = dict(QUESTIONS) | {SHARPER[0]: SHARPER[1]}
+    problems = [f"“{questions.get(k.split('.', 1)[-1], k)}”" + (f" ({k.split('.')[0]})" if "." in k else "")
+                + f": {len(v):,} characters, at most 2,000. shorten it" for k, v in data.items()
+                if k != "base" and len(v) > 2000]
+    if not problems:
+        try:
+            written = app.submit_prework(project, t.label, team, person.email, answers,
+                                         data.get(SHARPER[0]) or None, expected=data.get("base"))
+        except Conflict as e:
+            return _conflict(request, person, "prework", target, e, f"/workshop/{t.label}")
+        except UserError as e:
+            problems = e.lines()
+    if problems:
+        audit.record(site.db, person.email, "prework", target, outcome="invalid")
+        return render(request, "workshop_label.html.j2",
+                      _workshop(person, project, t.label, prework=(team, data, problems)), status=422)
     _written(request, person, "prework", target, written)
     return redirect(f"/workshop/{_q(t.label)}#team-{team}")
 
