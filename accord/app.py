@@ -238,6 +238,79 @@ def add_user(project: Project, db, email: str, role: str, password: str | None):
     return accounts.add_account(db, email, role, password)
 
 
+# ---------------------------------------------------------------- the morning digest
+
+@dataclass(frozen=True)
+class Digests:
+    """The day's digests: those to mail, people with nothing to say, people not mailed (email, why)."""
+
+    day: dt.date
+    digests: tuple
+    quiet: tuple[str, ...]
+    refused: tuple[tuple[str, str], ...]
+
+
+def digests(project: Project, on: dt.date, to: list[str] | None = None, db=None) -> Digests:
+    """Each person's digest for the morning of `on` (numbers up to the end of the day before): everyone the
+    project names, or those in `to`, inside `digest.allowed_domains`. With a store, "what changed" is measured
+    from each person's last digest sent, and people who unsubscribed are left out."""
+    from accord.morning.content import build_digests, recipients
+    from accord.store import digests as sent
+    chosen = recipients(project, to)
+    refused = list(chosen.refused)
+    if db is not None:
+        gone = sent.unsubscribed(db)
+        refused += [(p, "unsubscribed from the digest; not mailed") for p in chosen.people if p in gone]
+        chosen = type(chosen)(tuple(p for p in chosen.people if p not in gone), chosen.refused, chosen.domains)
+    checked = check(project, on)
+    summary = report(project, on, checked)
+    last = (lambda person: sent.last_sent(db, person, on.isoformat())) if db is not None else (lambda person: None)
+    with engine(project) as e:
+        built = build_digests(project, on, checked, summary, e, chosen, last)
+    always = project.config.digest.always
+    return Digests(on, tuple(d for d in built if always or d.has_news),
+                   tuple(d.person for d in built if not (always or d.has_news)), tuple(refused))
+
+
+def digest_sender(project: Project) -> str:
+    """`digest.from`, the address digests and sign-in links are sent from."""
+    sender = project.config.digest.from_
+    if not sender:
+        raise UserError("accord.yml: digest.from is not set, so no email can be sent. add digest: {from: "
+                        "metrics@your.domain}")
+    return sender
+
+
+def smtp_settings(project: Project):
+    """`smtp:` of accord.yml, required to send."""
+    if project.config.smtp is None:
+        raise UserError("accord.yml: there is no smtp: section, so no email can be sent. add smtp: {host: "
+                        "smtp.your.domain, port: 587, tls: starttls, user_env: ACCORD_SMTP_USER, password_env: "
+                        "ACCORD_SMTP_PASSWORD}")
+    return project.config.smtp
+
+
+def unsubscribe_link(project: Project, db, person: str) -> str | None:
+    """The signed link that stops `person`'s digests; None without `serve.base_url`."""
+    base = project.config.serve.base_url
+    if not base:
+        return None
+    from accord.store import accounts
+    from accord.store.digests import unsubscribe_token
+    return f"{base.rstrip('/')}/digest/unsubscribe?t={unsubscribe_token(accounts.secret_key(db), person)}"
+
+
+def send_digests(project: Project, db, built: Digests, render: Callable, tries: int | None = None,
+                 pause: float | None = None):
+    """Send the digests not yet sent for their day, at most once per person per day (see accord.morning.send);
+    `render(digest)` makes the email. What happened, with one line per failure and per unknown delivery."""
+    from accord.morning import send
+    smtp = smtp_settings(project)
+    sender = digest_sender(project)
+    return send.send_all(db, smtp, sender, list(built.digests), render, send.TRIES if tries is None else tries,
+                         send.PAUSE if pause is None else pause)
+
+
 # ---------------------------------------------------------------- a person's writes, guarded and committed
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import typer
 
 from accord import app as app_api
 from accord.command import user_errors
+from accord.cli_digest import digest as digest_command
 from accord.cli_serve import serve as serve_command
 from accord.cli_serve import users as users_app
 from accord.imports.cli import export_app, import_app
@@ -326,6 +327,7 @@ def touchpoints(project: Path = ProjectOpt,
 app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop and its recorded decisions.")
 app.add_typer(users_app, name="users", help="Accounts of the web app.")
 app.command()(serve_command)
+app.command("digest")(digest_command)
 app.add_typer(import_app, name="import", help="Definitions from dbt's semantic layer.")
 app.add_typer(export_app, name="export", help="accord's metrics as dbt semantic models and metrics.")
 

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "accord"
 # Each shell: the modules (and packages) it is made of. A shell imports `accord.app` and the floors below it,
 # and its own modules; never another shell's.
 SHELLS = {
-    "cli": ("accord.__main__", "accord.cli", "accord.cli_serve", "accord.command", "accord.workshop.cli",
+    "cli": ("accord.__main__", "accord.cli", "accord.cli_digest", "accord.cli_serve", "accord.command", "accord.workshop.cli",
             "accord.imports.cli"),
     "web": ("accord.web",),
     "digest": ("accord.digest",),

@@ -405,6 +405,98 @@ def ttl_seconds(text: str) -> int:
     return int(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
+EMAIL = re.compile(r"^[^@\s<>\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _email(v: str) -> str:
+    if not EMAIL.match(v.strip()):
+        raise ValueError(f"'{v}' is not an email address. write one such as metrics@acme.example")
+    return v.strip()
+
+
+class DigestConfig(Model):
+    """`digest:` in accord.yml: the morning email (who sends it, when, to whom)."""
+
+    at: str = "06:00"                             # local time in settings.timezone
+    from_: str | None = Field(default=None, alias="from")
+    leaders: tuple[str, ...] = ()                 # get the company numbers and the top items
+    always: bool = False                          # send even when there is nothing to say
+    allowed_domains: tuple[str, ...] | None = None   # default: the domains of the team leads
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(v).strip())
+        if not m:
+            raise ValueError(f"'{v}' is not a time of day. write HH:MM in settings.timezone, such as \"06:00\"")
+        return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+    @field_validator("from_")
+    @classmethod
+    def _from(cls, v: str | None) -> str | None:
+        return None if v is None else _email(v)
+
+    @field_validator("leaders")
+    @classmethod
+    def _leaders(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_email(e).lower() for e in v)
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, v):
+        if v is None:
+            return v
+        out = []
+        for d in v:
+            d = str(d).strip().lower().lstrip("@")
+            if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", d):
+                raise ValueError(f"'{d}' is not a mail domain. write domains such as acme.example")
+            out.append(d)
+        return tuple(out)
+
+
+class SmtpConfig(Model):
+    """`smtp:` in accord.yml: the server digests and sign-in links go through; credentials come only from the
+    environment variables it names."""
+
+    host: str
+    port: int | None = None                       # default: 587 starttls, 465 implicit, 25 none
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    user_env: str | None = None
+    password_env: str | None = None
+    timeout: int = 30                             # seconds per connection
+
+    @field_validator("user_env", "password_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError(f"'{v}' is not an environment variable name. name the variable that holds the "
+                             "value (such as ACCORD_SMTP_USER), never the value itself")
+        return v
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, v: int | None) -> int | None:
+        if v is not None and not 0 < v < 65536:
+            raise ValueError(f"is {v}, not a port number. write the SMTP port, such as 587")
+        return v
+
+    @model_validator(mode="after")
+    def _tls(self):
+        if self.tls == "none" and self.host.strip().lower() not in LOCAL_HOSTS:
+            raise ValueError(f"tls: none sends mail unencrypted, so it is only for a server on this machine, not "
+                             f"'{self.host}'. use tls: starttls or implicit")
+        if (self.user_env is None) != (self.password_env is None):
+            raise ValueError("names one of user_env and password_env. give both, or neither for a server "
+                             "without sign-in")
+        return self
+
+    @property
+    def port_or_default(self) -> int:
+        return self.port or {"starttls": 587, "implicit": 465, "none": 25}[self.tls]
+
+
 class Config(Model):
     """accord.yml: the project itself, apart from definitions."""
 
@@ -413,6 +505,8 @@ class Config(Model):
     paths: tuple[str, ...] | None = None
     settings: Settings = Settings()  # type: ignore[valid-type]
     serve: ServeConfig = ServeConfig()
+    digest: DigestConfig = DigestConfig()
+    smtp: SmtpConfig | None = None
 
 
 SECTIONS: dict[str, type[Located]] = {

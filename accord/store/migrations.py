@@ -69,6 +69,30 @@ MIGRATIONS: tuple[Migration, ...] = (
             scopes TEXT NOT NULL,
             created_at TEXT NOT NULL)""",
     )),
+    Migration(4, "digests sent (at most one per person per day) and one-time sign-in links", (
+        """CREATE TABLE digests (
+            person TEXT NOT NULL,
+            day TEXT NOT NULL,
+            state TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            claimed_by TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            error TEXT,
+            memo TEXT NOT NULL,
+            PRIMARY KEY (person, day))""",
+        """CREATE TABLE sign_in_links (
+            id_hash TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT)""",
+        """CREATE INDEX sign_in_links_by_email ON sign_in_links(email, created_at)""",
+        """CREATE TABLE digest_unsubscribed (
+            person TEXT PRIMARY KEY,
+            at TEXT NOT NULL)""",
+    )),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
