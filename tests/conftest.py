@@ -88,6 +88,15 @@ def postgres():
 
 
 @pytest.fixture(scope="session")
+def spark_connect():
+    """A Spark Connect server for the run (local[2]), stopped at the end."""
+    from servers import start_spark_connect
+    server = start_spark_connect()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def spark():
     """A local Spark session for the run (local[2], no UI), stopped at the end."""
     from servers import start_spark

@@ -159,3 +159,71 @@ def start_spark():
     spark.sparkContext.setLogLevel("ERROR")
     spark._accord_dirs = dirs       # removed when the session stops (conftest)
     return spark
+
+
+class SparkConnect:
+    """A Spark Connect server (local[2]) from pyspark's own scripts, on a free port, in the foreground of a
+    process group of its own; its logs, warehouse and scratch space in a temporary folder."""
+
+    def __init__(self):
+        import signal  # noqa: F401 - used by stop
+        import time
+
+        import pyspark
+        home = Path(pyspark.__file__).parent
+        script = home / "sbin" / "start-connect-server.sh"
+        if not script.is_file():
+            raise LookupError("pyspark has no Spark Connect server script (sbin/start-connect-server.sh)")
+        self.port = _free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="accord-spark-connect-"))
+        env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(self.dir),
+               "SPARK_PID_DIR": str(self.dir), "SPARK_LOCAL_DIRS": str(self.dir / "local")}
+        self.log = self.dir / "server.log"
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                ["bash", str(script), "--wait", "--master", "local[2]", "--driver-memory", "1g",
+                 "--conf", f"spark.connect.grpc.binding.port={self.port}", "--conf", "spark.ui.enabled=false",
+                 "--conf", "spark.sql.shuffle.partitions=2", "--conf", f"spark.sql.warehouse.dir={self.dir / 'tables'}",
+                 "--conf", "spark.driver.extraJavaOptions=-XX:+UseSerialGC"],
+                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            text = self.log.read_bytes()
+            if b"Spark Connect server started" in text:
+                return
+            if self.proc.poll() is not None:
+                last = text.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+                self.stop()
+                raise RuntimeError(f"the Spark Connect server stopped: {last[0]}")
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError("the Spark Connect server did not start within 300 s")
+
+    def url(self) -> str:
+        return f"sc://localhost:{self.port}"
+
+    def stop(self) -> None:
+        import signal
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def start_spark_connect() -> SparkConnect:
+    try:
+        import pyspark  # noqa: F401
+        import grpc  # noqa: F401
+    except ImportError:
+        missing("spark", "pyspark with Spark Connect is not installed (pip install 'accord[spark]')")
+    if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+        missing("spark", "no Java runtime (Java 17) to run Spark")
+    try:
+        return SparkConnect()
+    except (LookupError, RuntimeError, OSError) as e:
+        missing("spark", str(e))

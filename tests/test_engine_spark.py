@@ -105,3 +105,23 @@ def duck_demo(demo, tmp_path_factory):
 def test_every_command_gives_duckdbs_json(command, duck_demo, spark_demo):
     from parity import same_json
     same_json(command, duck_demo, spark_demo, here=True)
+
+
+@pytest.mark.slow
+def test_spark_connect_gives_duckdbs_numbers_and_one_line_failures(spark_connect, demo, duck_demo, tmp_path):
+    """engine.remote: the same commands through a Spark Connect server, run as a user runs them (a process)."""
+    import json
+
+    from parity import copy_demo, differences, run
+    engine = f'{{type: spark, remote: "{spark_connect.url()}"}}'
+    remote = copy_demo(demo, tmp_path / "northwind", engine)
+    args = ["compute", "--format", "json", "--grain", "month"]
+    a, b = run(args, duck_demo), run(args, remote)
+    assert a.returncode == b.returncode == 0, b.stderr
+    assert b.stderr.strip() == "", b.stderr            # no warnings of pyspark's on the way
+    found = differences(json.loads(a.stdout), json.loads(b.stdout))
+    assert not found, f"{len(found)} differences, first: " + "; ".join(found[:5])
+    r = run(["compute"], shop(tmp_path, DEFS.replace("shop.orders", "shop.missing_table"), engine))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("defs.yml:2:") \
+        and "source 'orders' cannot be read" in lines[0], r.stderr

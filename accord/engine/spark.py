@@ -104,6 +104,9 @@ class SparkEngine:
     dialect = "spark"
 
     def __init__(self, spec: EngineSpec):
+        import warnings
+        # pyspark warns on every start that it prefers an older pandas; accord hands it no pandas objects
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark(\.|$)")
         try:
             from pyspark.sql import SparkSession
         except ImportError:
