@@ -10,17 +10,21 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("compute", "touchpoints", "bridge", "web")
+BENCHMARKS = ("compute", "touchpoints", "bridge", "web", "postgres", "spark")
+# benchmarks that live in a module of another name: name -> (module, function)
+ENTRIES = {"postgres": ("engines", "run_postgres"), "spark": ("engines", "run_spark")}
 
 
 def main(argv: list[str] | None = None) -> int:
-    found = [b for b in BENCHMARKS if (HERE / f"{b}.py").is_file()]
+    found = [b for b in BENCHMARKS if (HERE / f"{ENTRIES.get(b, (b,))[0]}.py").is_file()]
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(found)} (default: all)")
     parser.add_argument("--runs", type=int, default=5, help="runs per contender; the best is kept (default 5)")
     parser.add_argument("--compute-rows", type=int, help="rows in the compute benchmark's source (default 20M)")
     parser.add_argument("--only", nargs="+", metavar="CONTENDER", choices=("accord", "a", "b", "floor", "start"),
                         help="compute benchmark: time only these contenders (accord, a, b, floor, start)")
+    parser.add_argument("--engine-rows", type=int,
+                        help="rows in the postgres and spark benchmarks' source (default 5M and 20M)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in found]
     if unknown:
@@ -30,13 +34,16 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, flush=True)
 
     for name in args.names or found:
-        module = importlib.import_module(f"bench.{name}")
+        module_name, function = ENTRIES.get(name, (name, "run"))
+        run = getattr(importlib.import_module(f"bench.{module_name}"), function)
         options = {"runs": args.runs, "log": log}
+        if name in ENTRIES and args.engine_rows:
+            options["rows"] = args.engine_rows
         if name == "compute":
             options["only"] = args.only
             if args.compute_rows:
                 options["rows"] = args.compute_rows
-        module.run(HERE / "data", **options)
+        run(HERE / "data", **options)
         log("")
     return 0
 
