@@ -202,3 +202,32 @@ def test_the_html_part_fits_600_px_in_chromium(messages, tmp_path, browser):
         widths = page.evaluate("() => [...document.images].map(i => i.getBoundingClientRect().right)")
         assert widths and max(widths) <= 600
         page.close()
+
+
+def test_visible_to_keeps_restricted_numbers_out_of_other_peoples_digests(demo, built, tmp_path):
+    """Finance's company metrics `visible_to: [finance]`: the finance lead still gets them; the CFO on the
+    leaders list (in no team) and a marketing owner whose metrics feed them do not, nor findings naming them."""
+    import shutil
+    root = tmp_path / "northwind"
+    shutil.copytree(demo, root, ignore=shutil.ignore_patterns(".accord"))
+    company = root / "metrics" / "company.yml"
+    text = company.read_text()
+    assert text.count("    team: finance\n    level: company\n") == 4
+    company.write_text(text.replace("    team: finance\n    level: company\n",
+                                    "    team: finance\n    level: company\n    visible_to: [finance]\n"))
+    project = app.load(root)
+    restricted = {m.name for m in project.metrics if m.visible_to}
+    assert len(restricted) == 4
+    persons = {d.person: d for d in app.digests(project, DAY).digests}
+    assert {c.view.name for c in persons[LEADER].numbers} >= restricted
+    cfo = persons["cfo@northwind.example"]
+    assert {c.view.name for c in cfo.numbers} == {m.name for m in project.metrics if m.level == "company"} - restricted
+    before = next(d for d in built.digests if d.person == MEMBER)
+    assert any({f.parent, f.kpi} & restricted for f in before.feeds)     # unrestricted, he sees where they lead
+    omar = persons[MEMBER]
+    assert not any({f.parent, f.kpi} & restricted for f in omar.feeds)
+    assert {(f.metric, f.parent) for f in omar.feeds} == {(f.metric, f.parent) for f in before.feeds
+                                                          if not {f.parent, f.kpi} & restricted}
+    for d in (cfo, omar):
+        words = " ".join([c.text for c in d.changes] + [i.sentence + " ".join(i.details) for i in d.items])
+        assert not any(name in words for name in restricted), words

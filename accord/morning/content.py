@@ -227,9 +227,10 @@ class Day:
             name = up[0]
         return name
 
-    def changes(self, person: str, teams: tuple[str, ...], names: set[str], last) -> list[Change]:
+    def changes(self, person: str, teams: tuple[str, ...], names: set[str], last,
+                hide: frozenset[str] = frozenset()) -> list[Change]:
         p = self.project
-        mine = [f for f in self.check.open if self.concerns(f, person, teams, names)]
+        mine = [f for f in self.check.open if self.concerns(f, person, teams, names) and not set(f.metrics) & hide]
         out: list[Change] = []
         before = set(last.memo.get("findings", {})) if last else set()
         titles = last.memo.get("findings", {}) if last else {}
@@ -323,19 +324,24 @@ class Day:
 
     # ------------------------------------------------------------ one person
     def digest(self, person: str, teams: tuple[str, ...], last) -> Digest:
-        metrics = self.mine(person, teams)
+        from accord import visibility
+        # `visible_to`: a metric whose values this person may not see is left out, with every finding naming it
+        hide = visibility.hidden(self.project, visibility.Reader(person, teams))
+        metrics = [m for m in self.mine(person, teams) if m.name not in hide]
         names = {m.name for m in metrics}
         leader = self.is_leader(person, teams)
-        shown = [m for m in self.project.metrics if m.level == "company"] if leader else metrics
+        shown = [m for m in self.project.metrics if m.level == "company" and m.name not in hide] if leader \
+            else metrics
         cards = tuple(NumberCard(self.views[m.name], self.numbers.of(m)) for m in shown if m.name in self.views)
-        feeds = () if leader else tuple(self.feeds(metrics))
+        feeds = () if leader else tuple(f for f in self.feeds(metrics) if not {f.parent, f.kpi} & hide)
         concern = names | ({m.name for m in shown} if leader else set())
-        changes = tuple(self.changes(person, teams, concern, last))
-        mine = [f for f in self.check.open if self.concerns(f, person, teams, concern)]
+        changes = tuple(self.changes(person, teams, concern, last, hide))
+        mine = [f for f in self.check.open if self.concerns(f, person, teams, concern) and not set(f.metrics) & hide]
         memo = {"findings": {finding_key(f): f.title for f in mine}, "commit": self.commit,
                 "prints": {n: self.prints[n] for n in sorted(concern)}}
         return Digest(person, self.project.name, self.day, teams, leader, cards, feeds, changes,
-                      tuple(self.todo(person, teams, names)), self.report.top if leader else (),
+                      tuple(self.todo(person, teams, names)),
+                      visibility.redact(self.report, hide).top if leader else (),
                       last is None, last.day if last else None, memo)
 
 
