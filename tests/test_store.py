@@ -1,14 +1,8 @@
 """The store: its URL, migrations from the previous version, accounts, sessions, rate limits, audit, cache."""
 from __future__ import annotations
 
-import glob
-import os
 import re
-import shutil
 import sqlite3
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -19,43 +13,11 @@ from accord.store import audit, cache
 from accord.store.db import connect
 
 
-def _postgres_missing(what: str):
-    """Skip with one line naming what is missing, or fail when ACCORD_REQUIRE names postgres."""
-    if "postgres" in {w.strip() for w in os.environ.get("ACCORD_REQUIRE", "").split(",")}:
-        pytest.fail(f"postgres: {what} (ACCORD_REQUIRE names postgres)", pytrace=False)
-    pytest.skip(f"postgres: {what}")
+pytestmark = pytest.mark.xdist_group("postgres")     # the run's one PostgreSQL (conftest, tests/servers.py)
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    """A PostgreSQL server of our own on a Unix socket, started here and stopped after the module."""
-    initdb = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))), None)
-    if initdb is None:
-        _postgres_missing("initdb not found (apt-get install postgresql)")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        _postgres_missing("psycopg is not installed (pip install -e '.[postgres]')")
-    folder = Path(tempfile.mkdtemp(prefix="accord-store-pg-"))   # pytest's own folder is closed to other users
-    as_user: list[str] = []
-    if os.geteuid() == 0:                 # the server refuses to run as root
-        if shutil.which("runuser") is None or subprocess.run(["id", "postgres"], capture_output=True).returncode:
-            _postgres_missing("running as root without a postgres user to run the server as")
-        shutil.chown(folder, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    bin_dir = Path(initdb).parent
-    data = folder / "data"
-    subprocess.run(as_user + [initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
-                   capture_output=True)
-    subprocess.run(as_user + [str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
-                              f"-p 5432 -k {folder} -c listen_addresses= -c fsync=off", "start"], check=True,
-                   capture_output=True)
-    try:
-        yield f"postgresql:///postgres?host={folder}&user=postgres"
-    finally:
-        subprocess.run(as_user + [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+def _url(server) -> str:
+    return f"postgresql:///postgres?host={server.dir}&port={server.port}&user=postgres"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -64,7 +26,7 @@ def db(request, tmp_path):
         d = connect(f"sqlite:///{tmp_path / 'store.db'}")
     else:
         import psycopg
-        url = request.getfixturevalue("postgres")
+        url = _url(request.getfixturevalue("postgres"))
         name = f"t{abs(hash(request.node.nodeid)) % 10**9}"
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name}")
