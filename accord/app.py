@@ -98,6 +98,28 @@ def validate(project: Project) -> Validation:
         return Validation(project, check_data(project, e))
 
 
+def load_and_validate(folder: Path) -> Validation:
+    """`accord validate`: load the project and check its data, with every problem in one run — a metric
+    that failed to load still has the columns it reads checked against its source."""
+    from accord.compute.datachecks import data_problems
+    from accord.engine import EngineError, EngineQueryError
+    from accord.project.loader import load_project
+    try:
+        project = load_project(folder)
+    except UserError as e:
+        partial = getattr(e, "partial", None)
+        if partial is None:
+            raise
+        problems = list(e.problems)
+        try:
+            with engine(partial) as opened:
+                problems += data_problems(partial, opened)[0]
+        except (UserError, EngineError, EngineQueryError):
+            pass      # the data cannot be read yet: the load problems say enough
+        raise UserError(problems) from None
+    return validate(project)
+
+
 def engine_dialect(project: Project) -> str:
     """The SQL dialect of the project's engine (a dbt profile's adapter for type dbt)."""
     from accord.compute.connect import engine_spec

@@ -37,8 +37,8 @@ def _options(version: bool = typer.Option(False, "--version", is_eager=True, cal
                                           help="Print the version and exit.")) -> None:
     """accord: metric definitions as code, computed on your data, with the collisions between teams shown."""
 
-ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (holds accord.yml).")
-AsOfOpt = typer.Option(None, "--as-of", help="Fixed 'today' (YYYY-MM-DD); default settings.as_of, else the clock.")
+ProjectOpt = typer.Option(Path("."), "--project", "-p", metavar="DIR", help="Project folder (holds accord.yml).")
+AsOfOpt = typer.Option(None, "--as-of", metavar="DATE", help="Fixed 'today' (YYYY-MM-DD); default settings.as_of, else the clock.")
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -70,6 +70,8 @@ def json_text(data) -> str:
     Readable in a terminal and a diff, and written by the json module's C encoder: `indent=` falls back to
     pure Python, which took longer than the query for a few thousand rows.
     """
+    from accord.numbers import plain_data
+    data = plain_data(data)                         # 0.3, never 0.30000000000000004
     one = json.JSONEncoder(default=str).encode     # one encoder for every row: json.dumps builds one per call
 
     def field(value) -> str:
@@ -89,19 +91,20 @@ def validate(project: Path = ProjectOpt,
              verbose: bool = typer.Option(False, "--verbose", "-v", help="List files read and skipped.")):
     """Load the project and check its data; exit 2 with one line per problem."""
     app_api.choose(format, "--format", ("text", "json"))
-    proj = app_api.load(project)
-    checked = app_api.validate(proj)
-    facts = checked.data
+    checked = app_api.load_and_validate(project)
+    proj, facts = checked.project, checked.data
     if format == "json":
         return _emit_json(checked.as_dict())
     from accord.render.text import console
     out = console()
-    out.print(f"[bold]{proj.name}[/bold]: {len(proj.metrics)} metrics over {len(proj.sources)} sources, "
-              f"{len(proj.teams)} teams — valid")
+    from accord.words import plural
+    out.print(f"[bold]{proj.name}[/bold]: {plural(len(proj.metrics), 'metric')} over "
+              f"{plural(len(proj.sources), 'source')}, {plural(len(proj.teams), 'team')} — valid")
     for name, f in facts.items():
         if f["null_keys"]:
-            out.print(f"  [yellow]note[/yellow] source '{name}': {f['null_keys']:,} of {f['rows']:,} rows have "
-                      "no key; they are dropped when records are matched")
+            out.print(f"  [yellow]note[/yellow] source '{name}': {f['null_keys']:,} of {plural(f['rows'], 'row')} "
+                      f"{'has' if f['null_keys'] == 1 else 'have'} no key; "
+                      f"{'it is' if f['null_keys'] == 1 else 'they are'} dropped when records are matched")
     if verbose:
         for f in proj.files_read:
             out.print(f"  read     {f}")
@@ -117,8 +120,8 @@ def validate(project: Path = ProjectOpt,
 def compute(metrics: Optional[List[str]] = typer.Argument(None, metavar="METRIC", help="Metrics to compute (default: all)."),
             project: Path = ProjectOpt,
             grain: str = typer.Option("month", "--grain", help="day, week, month, quarter or year"),
-            since: Optional[str] = typer.Option(None, "--since", help="First period start to show (inclusive)."),
-            until: Optional[str] = typer.Option(None, "--until", help="Last period start to show (inclusive)."),
+            since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="First period start to show (inclusive)."),
+            until: Optional[str] = typer.Option(None, "--until", metavar="DATE", help="Last period start to show (inclusive)."),
             as_of: Optional[str] = AsOfOpt,
             format: str = typer.Option("text", "--format", help="text, json or csv"),
             show_sql: bool = typer.Option(False, "--show-sql", help="Print each source's query to stderr."),
@@ -146,9 +149,10 @@ def compute(metrics: Optional[List[str]] = typer.Argument(None, metavar="METRIC"
     if format == "csv":
         import csv
         w = csv.writer(sys.stdout, lineterminator="\n")
+        from accord.numbers import plain
         w.writerow(["metric", "period", "value", "complete", "stale"])
         for r in data["rows"]:
-            w.writerow([r["metric"], r["period"], "" if r["value"] is None else repr(r["value"]),
+            w.writerow([r["metric"], r["period"], "" if r["value"] is None else repr(plain(r["value"])),
                         str(r["complete"]).lower(), str(r["stale"]).lower()])
         for line in result.left_out_notes():
             print(line, file=sys.stderr)
@@ -157,7 +161,9 @@ def compute(metrics: Optional[List[str]] = typer.Argument(None, metavar="METRIC"
     out = console()
     series_text(out, data["rows"], {m.name: m.unit for m in proj.metrics})
     for name, d in data["dropped"].items():
-        out.print(f"[dim]{name}: {d['null_time']:,} rows with no time were left out[/dim]")
+        from accord.words import plural
+        out.print(f"[dim]{name}: {plural(d['null_time'], 'row')} with no time "
+                  f"{'was' if d['null_time'] == 1 else 'were'} left out[/dim]")
     for line in result.left_out_notes():
         out.print(f"[dim]{line}[/dim]")
 
@@ -297,7 +303,7 @@ def tree(project: Path = ProjectOpt,
 def touchpoints(project: Path = ProjectOpt,
                 customer: Optional[str] = typer.Option(None, "--customer", metavar="ID",
                                                        help="One customer's merged timeline alone, newest 60 days."),
-                since: Optional[str] = typer.Option(None, "--since", metavar="D",
+                since: Optional[str] = typer.Option(None, "--since", metavar="DATE",
                                                     help="With --customer: start the timeline on this date."),
                 format: str = typer.Option("text", "--format", help="text, json or html"),
                 out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),

@@ -15,7 +15,7 @@ from accord.command import user_errors
 users = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                     help="Accounts of the web app (kept in the store: ACCORD_STORE, else PROJECT/.accord/accord.db).")
 
-ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (holds accord.yml).")
+ProjectOpt = typer.Option(Path("."), "--project", "-p", metavar="DIR", help="Project folder (holds accord.yml).")
 StdinOpt = typer.Option(False, "--password-stdin", help="Read the password from one line of standard input.")
 
 

@@ -12,6 +12,38 @@ import sys
 import typer
 
 
+def _plain_help() -> None:
+    """Help as click writes it: `accord diff [OPTIONS] REV`, `--format FORMAT`.
+
+    Typer 0.2x writes a required argument as `{REV}`, adds its type (`REV <str>`) and shows an option
+    without a metavar by its Python type (`--for <list[str]>`). Arguments are shown by their metavar
+    alone here, and such options by their name in capitals.
+    """
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:        # an older typer: click's own help
+        return
+
+    def usage(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def option_type(self, ctx) -> str:
+        if self.metavar is not None:
+            return self.metavar
+        return (self.name or "value").strip("_").upper().replace("_", "-") + ("..." if self.nargs != 1 else "")
+
+    if hasattr(TyperArgument, "_usage_display_name"):
+        TyperArgument._usage_display_name = usage
+    if hasattr(TyperArgument, "display_type_rich"):
+        TyperArgument.display_type_rich = lambda self, ctx: None
+    if hasattr(TyperOption, "display_type_rich"):
+        TyperOption.display_type_rich = option_type
+
+
+_plain_help()
+
+
 def fail(lines: list[str], code: int = 2) -> None:
     """Print each line on stderr and leave with `code`."""
     for line in lines:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from accord.words import plural
+
 
 def run_demo(directory: Path) -> None:
     from accord.check import run_check
@@ -17,8 +19,8 @@ def run_demo(directory: Path) -> None:
         project = load_project(directory)
         today = resolve_today(None, project.settings)
         result = run_check(project, today)
-    out.print(f"[bold]{project.name}[/bold] written to {directory}: {len(project.metrics)} metrics, "
-              f"{len(project.sources)} sources, {len(project.teams)} teams, as of {today.isoformat()}")
+    out.print(f"[bold]{project.name}[/bold] written to {directory}: {plural(len(project.metrics), 'metric')}, "
+              f"{plural(len(project.sources), 'source')}, {plural(len(project.teams), 'team')}, as of {today.isoformat()}")
     counts = result.counts()
     by_code: dict[str, int] = {}
     for f in result.open:

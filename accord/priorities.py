@@ -33,8 +33,8 @@ TOP = 5
 LABEL_CODES = ("label-collision", "source-disagreement", "unresolved-conflict")
 CONTACT_CODES = ("touchpoint-overload", "contact-during-open-case", "contact-in-quiet-hours")
 # Governance findings of one kind are one sweep by their owners.
-SWEEP_CODES = ("missing-owner", "missing-decision", "no-exclusions", "orphan-metric", "unknown-reference",
-               "unsupported-contribution", "missing-balancing-metric", "accepted-expired", "review-overdue",
+SWEEP_CODES = ("missing-owner", "missing-decision", "no-exclusions", "ratio-mismatch", "orphan-metric",
+               "unknown-reference", "unsupported-contribution", "missing-balancing-metric", "accepted-expired", "review-overdue",
                "follow-up-overdue")
 
 

@@ -72,7 +72,7 @@ ACTIONS: tuple[Action, ...] = (
            "the volume is worth.", "owners", ("missing-balancing-metric",)),
     Action("define", "Tighten the definitions",
            "What a number leaves out, and what it points at, should be written down.", "owners",
-           ("no-exclusions", "unknown-reference")),
+           ("no-exclusions", "ratio-mismatch", "unknown-reference")),
 )
 OTHER = Action("other", "Other things to check", "Findings of a kind this page does not group yet.", "owners", ())
 ACCEPTED = Action("accepted", "Accepted for now",

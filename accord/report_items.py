@@ -11,6 +11,7 @@ from accord.priorities import CURRENCIES, MetricFacts, rank
 from accord.project.model import Project
 from accord.report_context import label_of
 from accord.report_views import FindingView, ItemView
+from accord.words import plural, possessive
 
 LEADER_KINDS = ("label", "contact", "handoff")
 LEADER_CODES = ("green-but-stalled", "definition-drift", "unapproved-change", "reversed-contribution",
@@ -142,8 +143,8 @@ def _bridge_words(f: Finding, w: Words) -> tuple[str, str]:
              if name and w.project.has_metric(name)}
     who_a, who_b = teams.get(a.get("metric"), a.get("system")), teams.get(b.get("metric"), b.get("system"))
     gap = e.get("gap") or 0.0
-    head = (f"{who_a}'s {_number(a.get('value'), unit)} ({a.get('system') or a.get('source')}) against "
-            f"{who_b}'s {_number(b.get('value'), unit)} ({b.get('system') or b.get('source')}), "
+    head = (f"{possessive(who_a)} {_number(a.get('value'), unit)} ({a.get('system') or a.get('source')}) against "
+            f"{possessive(who_b)} {_number(b.get('value'), unit)} ({b.get('system') or b.get('source')}), "
             f"a {_number(abs(gap), unit)} gap")
     entity = None
     if a.get("source") and a["source"] in {s.name for s in w.project.sources}:
@@ -159,18 +160,18 @@ def _contact_item(g, w: Words):
     top = rules[0].evidence
     teams = sorted({t for f in rules for t in f.teams})
     share = top.get("customer_share")
-    sentence = (f"{top.get('customers', 0):,} customers"
+    sentence = (plural(int(top.get('customers') or 0), "customer")
                 + (f" ({share * 100:.0f}% of those contacted)" if share is not None else "")
                 + f" were contacted against the rule “{top.get('rule', rules[0].title)}”")
     if len(rules) > 1:
         most = max(int(f.evidence.get("customers") or 0) for f in rules[1:])
         sentence += (f"; {len(rules) - 1} more contact {'rule was' if len(rules) == 2 else 'rules were'} "
-                     f"broken, for up to {most:,} customers")
+                     f"broken, for up to {plural(most, 'customer')}")
     sentence += "."
-    details = tuple(f"“{f.evidence.get('rule', f.code)}”: {int(f.evidence.get('customers') or 0):,} customers, "
-                    f"{int(f.evidence.get('touches') or 0):,} touches by {_and(list(f.teams))}" for f in rules)
+    details = tuple(f"“{f.evidence.get('rule', f.code)}”: {plural(int(f.evidence.get('customers') or 0), 'customer')}, "
+                    f"{plural(int(f.evidence.get('touches') or 0), 'touch')} by {_and(list(f.teams))}" for f in rules)
     stopped = sum(int(f.evidence.get("suppressed") or 0) for f in rules)
-    how = " · ".join(p for p in (f"rules enforced in real time would have held back {stopped:,} touches",
+    how = " · ".join(p for p in (f"rules enforced in real time would have held back {plural(stopped, 'touch')}",
                                  _places(rules)) if p)
     return "Customers over-contacted", sentence, w.leads(teams), how, details
 
@@ -186,7 +187,7 @@ def _handoff_item(g, w: Words):
         unit = s.get("unit") or w.unit(s.get("metric"))
         change = s.get("change")
         verb = "rose" if (change or 0) > 0 else "fell"
-        return (f"{s.get('team')}'s {w.label(s.get('metric'))} {verb} {_pct(change)} "
+        return (f"{possessive(s.get('team'))} {w.label(s.get('metric'))} {verb} {_pct(change)} "
                 f"({_number(values[0], unit)} → {_number(values[1], unit)})")
 
     sentence = f"{move(up)} while {move(down)}, {periods[0]} to {periods[-1]}"
@@ -253,6 +254,8 @@ SWEEP_WORDS = {
     "missing-owner": ("Numbers nobody owns", "{n} {metrics} {have} no owner: {names}."),
     "missing-decision": ("Numbers without a purpose", "{n} {metrics} name no decision {they} support: {names}."),
     "no-exclusions": ("Exclusions not written down", "{n} {metrics} do not say what {they} leave out: {names}."),
+    "ratio-mismatch": ("Rates over two populations",
+                       "In {n} {rates}, one side leaves out records the other side counts: {names}."),
     "orphan-metric": ("Numbers that feed nothing", "{n} {metrics} {feed} no company number: {names}."),
     "unknown-reference": ("Broken references", "{n} {metrics} point at something that is not defined: {names}."),
     "unsupported-contribution": ("Contributions the data does not show",
@@ -274,7 +277,8 @@ def _sweep_item(g, w: Words):
     sentence = pattern.format(n=f"{n:,}", metrics="metric" if n == 1 else "metrics", have="has" if n == 1 else "have",
                               they="it" if n == 1 else "they", names=names,
                               contributions="contribution" if n == 1 else "contributions",
-                              findings="finding" if n == 1 else "findings", feed="feeds" if n == 1 else "feed")
+                              findings="finding" if n == 1 else "findings", feed="feeds" if n == 1 else "feed",
+                              rates="rate" if n == 1 else "rates")
     if code not in SWEEP_WORDS and n == 1:
         sentence = _minus(g.findings[0].title) + "."
     owners = sorted({f.owner for f in g.findings if f.owner})

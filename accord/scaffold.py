@@ -13,9 +13,11 @@ FILES = {
     "teams.yml": "teams.yml",
     "data/orders.csv": "orders.csv",
 }
+GITIGNORE = "gitignore"      # written as .gitignore where there is none yet; one already there is kept
 
 
 def scaffold(directory: Path, name: str | None = None) -> list[str]:
+    """The starting files, and a .gitignore (accord's store, Python's caches) unless the folder has one."""
     existing = [rel for rel in FILES if (directory / rel).exists()]
     if existing:
         raise UserError([Problem(str(directory / rel), 0, 0, "already exists. accord init never overwrites: "
@@ -26,4 +28,9 @@ def scaffold(directory: Path, name: str | None = None) -> list[str]:
         target = directory / rel
         make_folder(target.parent)
         write_file(target, text.replace("{{project}}", name), expected_hash=ABSENT)
-    return list(FILES)
+    written = list(FILES)
+    if not (directory / ".gitignore").exists():
+        text = resources.files("accord.scaffold_files").joinpath(GITIGNORE).read_text(encoding="utf-8")
+        write_file(directory / ".gitignore", text, expected_hash=ABSENT)
+        written.append(".gitignore")
+    return written

@@ -144,6 +144,22 @@ def test_load_errors_exit_2_sorted_no_traceback_nothing_changed(proj):
     assert snapshot(proj) == before
 
 
+def test_validate_reports_every_problem_of_one_metric_at_once(proj):
+    """A bad level, a measure with two statements and a misspelled column in one metric: three lines."""
+    bad = (proj / "defs.yml").read_text().replace("measure: sum(amount)", "measure: sum(amount); drop table x")
+    bad = bad.replace("level: company", "level: ceo").replace("sql: \"status = 'paid'\"", "sql: \"stauts = 'paid'\"")
+    (proj / "defs.yml").write_text(bad)
+    before = snapshot(proj)
+    r = run("validate", "--project", str(proj))
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("defs.yml:8:12:") and "level 'ceo'" in lines[0]
+    assert lines[1].startswith("defs.yml:12:14:") and "2 statements" in lines[1]
+    assert lines[2].startswith("defs.yml:13:") and "'stauts'" in lines[2] and "Did you mean 'status'?" in lines[2]
+    assert snapshot(proj) == before
+
+
 def test_validate_reports_a_duplicate_key_with_an_example(proj):
     (proj / "data/orders.csv").write_text(ORDERS + "3,paid,1,2026-03-01\n")
     r = run("validate", "--project", str(proj))
@@ -176,6 +192,16 @@ def test_init_scaffolds_a_working_project_and_never_overwrites(tmp_path):
     revenue = {x["period"]: x["value"] for x in json.loads(r.stdout)["rows"] if x["metric"] == "revenue"}
     # paid orders minus the test order at example.com, by hand from the scaffold's CSV
     assert revenue == {"2026-01": 200.5, "2026-02": 255.25, "2026-03": 405.0, "2026-04": 150.0}
+    ignored = (target / ".gitignore").read_text().splitlines()
+    assert ".accord/" in ignored and ".venv/" in ignored and "__pycache__/" in ignored
+    # the example ratio divides one population: its numerator and denominator exclude the same test orders
+    r = run("check", "--project", str(target), "--format", "json", "--as-of", "2026-04-15", "--fail-on", "info")
+    assert r.stdout and not [f for f in json.loads(r.stdout)["findings"] if f["code"] == "ratio-mismatch"]
+    mine = tmp_path / "repo"
+    mine.mkdir()
+    (mine / ".gitignore").write_text("node_modules/\n")
+    assert run("init", str(mine)).returncode == 0
+    assert (mine / ".gitignore").read_text() == "node_modules/\n"        # one already there is kept
     before = snapshot(target)
     r = run("init", str(target))
     assert r.returncode == 2 and "already exists" in r.stderr and snapshot(target) == before
@@ -241,3 +267,30 @@ def test_version_and_short_help_and_argument_names():
         for name in names:
             assert name in done.stdout, (args, name)
         assert "{a}" not in done.stdout and "{rev}" not in done.stdout and "{labels}" not in done.stdout
+        assert "{" not in done.stdout.splitlines()[0] and "<" not in done.stdout, done.stdout
+    assert " diff [OPTIONS] REV\n" in run("diff", "-h").stdout
+    assert "--as-of DATE" in run("compute", "-h").stdout and "--project DIR" in run("tree", "-h").stdout
+
+
+def test_sums_of_decimals_carry_no_float_noise(tmp_path):
+    """0.1 + 0.2 is 0.3 in JSON and CSV; cents summed over many rows equal the exact decimal sum."""
+    import random
+    from decimal import Decimal
+    rnd = random.Random(7)
+    rows, exact = ["id,amount,at", "1,0.1,2026-01-05", "2,0.2,2026-01-06"], {"2026-02": Decimal(0)}
+    for i in range(3, 3003):         # signed cents that cancel: a plain sum of doubles drifts here
+        cents = Decimal(rnd.randint(-10**7, 10**7)) / 100
+        exact["2026-02"] += cents
+        rows.append(f"{i},{cents},2026-02-{rnd.randint(1, 28):02d}")
+    defs = DEFS.replace("path: data/orders.csv, key: id, time: ordered_at", "path: data/o.csv, key: id, time: at")
+    defs = defs.replace('    include: [{name: paid, sql: "status = \'paid\'"}]\n', "")
+    p = write_project(tmp_path / "p", {"defs.yml": defs, "data/o.csv": "\n".join(rows) + "\n"},
+                      "project: f\nsettings: {as_of: 2026-03-10}\n")
+    r = run("compute", "revenue", "--project", str(p), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    got = {x["period"]: x["value"] for x in json.loads(r.stdout)["rows"]}
+    assert got["2026-01"] == 0.3 and "0.30000000000000004" not in r.stdout
+    assert got["2026-02"] == float(exact["2026-02"])
+    text = run("compute", "revenue", "--project", str(p), "--format", "csv").stdout
+    assert "revenue,2026-01,0.3,true,false" in text
+    assert f"revenue,2026-02,{float(exact['2026-02'])!r},true,false" in text

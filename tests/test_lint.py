@@ -175,3 +175,68 @@ def test_a_metric_of_an_undeclared_team(tmp_path, team):
     text = GOOD.replace("  - name: deals\n    team: sales", f"  - name: deals\n    team: {team}")
     found = codes(lint(project(tmp_path, text)), "unknown-reference")
     assert [f.evidence["name"] for f in found] == ([] if team == "sales" else ["marketing"])
+
+
+RATIO = """
+  - {name: o2, path: ./data/o.csv, key: id, time: created_at}
+  - {name: other, path: data/other.csv, key: id, time: created_at}
+metrics:
+  - name: won
+    team: sales
+    level: company
+    source: o
+    measure: count(*)
+    include: [{name: won deals, sql: "amount > 5"}]
+    exclude: [{name: test accounts, sql: "id = 99"}]
+  - name: all_deals
+    team: sales
+    level: company
+    source: SIDE
+    measure: count(*)
+    exclude: DEN_EXCLUDE
+  - name: win_rate
+    team: sales
+    level: company
+    ratio: {numerator: won, denominator: all_deals}
+teams:
+  - {name: sales, lead: lead@x.example}
+"""
+
+
+def _ratio(tmp_path, den_exclude: str, side: str = "o"):
+    files = dict(DATA)
+    files["data/other.csv"] = "id,amount,created_at\n1,10,2026-01-01\n"
+    files["defs.yml"] = SOURCE + RATIO.replace("DEN_EXCLUDE", den_exclude).replace("SIDE", side)
+    return lint(load_project(write_project(tmp_path, files, "project: t\n")))
+
+
+def test_ratio_mismatch_when_one_side_excludes_what_the_other_counts(tmp_path):
+    [f] = codes(_ratio(tmp_path, "[]"), "ratio-mismatch")
+    assert f.severity == "warning" and f.metrics == ("win_rate",)
+    assert f.evidence["numerator_only_excludes"] == ["test accounts"]
+    assert f.evidence["denominator_only_excludes"] == []
+    assert "'won' leaves out 'test accounts', which 'all_deals' counts" in f.title
+    text = (tmp_path / "defs.yml").read_text().splitlines()
+    assert text[f.location.line - 1].strip().startswith("ratio:")
+
+
+def test_ratio_mismatch_both_ways_and_named_by_each_side(tmp_path):
+    [f] = codes(_ratio(tmp_path, "[{name: internal, sql: \"amount = 0\"}]"), "ratio-mismatch")
+    assert f.evidence["numerator_only_excludes"] == ["test accounts"]
+    assert f.evidence["denominator_only_excludes"] == ["internal"]
+
+
+@pytest.mark.parametrize("exclude", [
+    "[{name: test accounts, sql: \"id = 99\"}]",
+    "[{name: tests (other name), sql: \"ID=99\"}]",          # names and formatting do not matter
+])
+def test_matched_excludes_and_differing_includes_are_silent(tmp_path, exclude):
+    assert codes(_ratio(tmp_path, exclude), "ratio-mismatch") == []
+
+
+def test_a_same_file_under_another_source_name_is_the_same_source(tmp_path):
+    assert len(codes(_ratio(tmp_path, "[]", side="o2"), "ratio-mismatch")) == 1
+
+
+def test_sides_on_different_sources_are_not_compared(tmp_path):
+    assert codes(_ratio(tmp_path, "[]", side="other"), "ratio-mismatch") == []

@@ -9,6 +9,7 @@ from accord.project.lint import metric_owner
 from accord.project.model import Metric, Project
 from accord.project.references import fragment, metric_inputs
 from accord.sql.expressions import additivity
+from accord.words import possessive
 
 
 def is_volume(m: Metric) -> bool:
@@ -56,7 +57,7 @@ def _plural(word: str) -> str:
 
 
 def _possessive(team: str) -> str:
-    return f"{team}'" if team.endswith("s") else f"{team}'s"
+    return possessive(team)
 
 
 def missing_balancing_metrics(project: Project, values: dict[str, float | None] | None = None) -> list[Finding]:

@@ -1,6 +1,8 @@
 """A bridge step in the words people say in a meeting: '−$1.26M · 37 opportunities exist only in …'."""
 from __future__ import annotations
 
+from accord.words import possessive
+
 
 def compact(value: float, unit: str | None = None) -> str:
     """−$1.26M, +37, +4.2k: signed and short."""
@@ -71,10 +73,10 @@ def sentence(step: dict, a: dict, b: dict, entity: str | None, teams: dict[str, 
     owner = teams[b["metric"]] if side == "b" else teams[a["metric"]]
     counted = a["metric"] if side == "b" else b["metric"]
     if kind == "clause" and clause == "period":
-        return f"{n:,} {what} counted by {counted} fall{'s' if one else ''} in another period by {owner}'s date"
+        return f"{n:,} {what} counted by {counted} fall{'s' if one else ''} in another period by {possessive(owner)} date"
     if kind == "clause":
-        return f"{n:,} {what} counted by {counted} {'is' if one else 'are'} left out by {owner}'s rule '{clause}'"
-    return f"{n:,} {what} counted by {counted} fail{'s' if one else ''} several of {owner}'s rules"
+        return f"{n:,} {what} counted by {counted} {'is' if one else 'are'} left out by {possessive(owner)} rule '{clause}'"
+    return f"{n:,} {what} counted by {counted} fail{'s' if one else ''} several of {possessive(owner)} rules"
 
 
 def short_label(step: dict, a: dict, b: dict, teams: dict[str, str]) -> str:

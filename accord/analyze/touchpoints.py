@@ -25,6 +25,7 @@ from accord.errors import UserError
 from accord.findings import Finding, Location
 from accord.project.durations import parse_duration
 from accord.project.model import Project
+from accord.words import plural
 
 EXAMPLES = 5          # customers listed per rule
 WORST = 3             # customers whose timelines a finding carries
@@ -392,11 +393,11 @@ def _title(rule: RuleResult, share: float) -> str:
     people = f"{rule.customers:,} customer{'s' if rule.customers != 1 else ''} ({share:.1%} of those contacted)"
     teams = ", ".join(rule.by_team)
     if rule.kind == "cap":
-        return (f"{people} got more than {rule.max_touches} touches within {rule.within}: "
-                f"{rule.touches:,} touches over the cap ({teams}); a real-time cap would have stopped {rule.suppressed:,}")
+        return (f"{people} got more than {plural(rule.max_touches, 'touch')} within {rule.within}: "
+                f"{plural(rule.touches, 'touch')} over the cap ({teams}); a real-time cap would have stopped {rule.suppressed:,}")
     if rule.kind == "block":
-        return f"{people} heard from {teams} while {_words(rule.state)}: {rule.touches:,} touches '{rule.name}' forbids"
-    return f"{people} heard from {teams} between {rule.quiet[0]} and {rule.quiet[1]}: {rule.touches:,} touches in quiet hours"
+        return f"{people} heard from {teams} while {_words(rule.state)}: {plural(rule.touches, 'touch')} '{rule.name}' forbids"
+    return f"{people} heard from {teams} between {rule.quiet[0]} and {rule.quiet[1]}: {plural(rule.touches, 'touch')} in quiet hours"
 
 
 def touchpoint_findings(project: Project, engine, today: dt.date) -> list[Finding]:

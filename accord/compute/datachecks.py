@@ -12,6 +12,15 @@ from accord.project.model import Project
 
 def check_data(project: Project, engine: Engine) -> dict[str, dict]:
     """Raise every data problem at once; return per-source facts (rows, NULL keys) when all is well."""
+    problems, facts = data_problems(project, engine)
+    if problems:
+        raise UserError(problems)
+    return facts
+
+
+def data_problems(project: Project, engine: Engine) -> tuple[list[Problem], dict[str, dict]]:
+    """Every data problem, and per-source facts (rows, NULL keys). A metric whose SQL does not parse (a
+    load problem, reported as such) has its columns left unchecked."""
     problems: list[Problem] = []
     facts: dict[str, dict] = {}
     for source in project.sources:
@@ -34,9 +43,7 @@ def check_data(project: Project, engine: Engine) -> dict[str, dict]:
                                         f"'{source.name}'.{did_you_mean(source.key, schema.columns)} fix key:"))
                 continue
             problems += _key_problems(project, engine, source, key, facts)
-    if problems:
-        raise UserError(problems)
-    return facts
+    return problems, facts
 
 
 def _key_problems(project, engine, source, key, facts) -> list[Problem]:

@@ -19,6 +19,7 @@ from accord.project.model import Metric, Project, Source
 from accord.project.settings import resolve_today
 from accord.project.references import fragment, metric_inputs
 from accord.sql.expressions import check_formula, evaluate_formula
+from accord.sql.errors import FragmentError
 
 
 @dataclass(frozen=True)
@@ -120,15 +121,18 @@ def source_schema(engine: Engine, project: Project, source: Source) -> Schema:
 
 
 def check_columns(project: Project, source: Source, metrics: list[Metric], schema: Schema) -> list[Problem]:
-    """Every column a metric reads exists in its source; one line per missing column."""
+    """Every column a metric reads exists in its source; one line per missing column. A fragment that does
+    not parse is a load problem of its own and is passed over here."""
     out = []
     for m in metrics:
-        reads = [("measure", "measure", fragment(m.measure))]
-        reads += [(f"include.{i}.sql", f"include clause '{c.name}'", fragment(c.sql))
-                  for i, c in enumerate(m.include or ())]
-        reads += [(f"exclude.{i}.sql", f"exclude clause '{c.name}'", fragment(c.sql))
-                  for i, c in enumerate(m.exclude or ())]
-        for key, what, tree in reads:
+        reads = [("measure", "measure", m.measure)]
+        reads += [(f"include.{i}.sql", f"include clause '{c.name}'", c.sql) for i, c in enumerate(m.include or ())]
+        reads += [(f"exclude.{i}.sql", f"exclude clause '{c.name}'", c.sql) for i, c in enumerate(m.exclude or ())]
+        for key, what, text in reads:
+            try:
+                tree = fragment(text)
+            except FragmentError:
+                continue
             for col in sorted({c.name for c in tree.find_all(exp.Column)}):
                 if schema.find(col) is None:
                     loc = m.at(key)

@@ -12,7 +12,7 @@ from accord.command import user_errors
 import_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                          help="Bring metric definitions from dbt's semantic layer into accord.")
 
-ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (holds accord.yml).")
+ProjectOpt = typer.Option(Path("."), "--project", "-p", metavar="DIR", help="Project folder (holds accord.yml).")
 TeamOpt = typer.Option(None, "--team", help="Team of metrics whose meta names none (must be in teams.yml).")
 LevelOpt = typer.Option(None, "--level", help="company, function or role, for metrics whose meta names none "
                                               "(default: function).")

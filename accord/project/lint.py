@@ -6,7 +6,9 @@ from typing import Callable, Iterable
 
 from accord.findings import Finding, Location
 from accord.project.model import LEVELS, Metric, Project
-from accord.project.references import find_cycles
+from accord.project.fingerprint import source_location
+from accord.project.references import find_cycles, fragment
+from accord.sql.normalize import normalized_sql
 
 Rule = Callable[[Project], Iterable[Finding]]
 
@@ -54,6 +56,55 @@ def no_exclusions(project: Project) -> Iterable[Finding]:
                            "duplicates) is hidden", m,
                            {"fix": "add exclude: [...] with named clauses, or exclude: [] to say nothing is "
                                    "excluded on purpose"})
+
+
+def _excludes(project: Project, m: Metric) -> dict[str, str]:
+    """A simple metric's exclude clauses by their normalized SQL (so wording and order do not matter)."""
+    return {normalized_sql(fragment(c.sql)): c.name for c in m.exclude or ()}
+
+
+def ratio_mismatch(project: Project) -> Iterable[Finding]:
+    """A ratio whose numerator and denominator read one source but exclude different records.
+
+    Excludes say who does not count at all (test accounts, internal users): a side that leaves them out
+    while the other counts them makes the rate mix two populations. Includes are how a rate defines success,
+    so differing includes are not flagged.
+    """
+    names = {m.name for m in project.metrics}
+    for m in project.metrics:
+        if m.kind != "ratio" or not {m.ratio.numerator, m.ratio.denominator} <= names:
+            continue
+        num, den = project.metric(m.ratio.numerator), project.metric(m.ratio.denominator)
+        if num.kind != "simple" or den.kind != "simple" or num.source is None or den.source is None:
+            continue
+        try:
+            same = source_location(project, num.source) == source_location(project, den.source)
+        except KeyError:
+            continue
+        if not same:
+            continue
+        n_ex, d_ex = _excludes(project, num), _excludes(project, den)
+        only_num = [n_ex[k] for k in n_ex if k not in d_ex]
+        only_den = [d_ex[k] for k in d_ex if k not in n_ex]
+        if not (only_num or only_den):
+            continue
+        parts = []
+        if only_num:
+            parts.append(f"'{num.name}' leaves out {_quoted(only_num)}, which '{den.name}' counts")
+        if only_den:
+            parts.append(f"'{den.name}' leaves out {_quoted(only_den)}, which '{num.name}' counts")
+        yield _finding(project, "ratio-mismatch", "warning",
+                       f"'{m.name}' divides two populations: " + "; ".join(parts), m,
+                       {"source": num.source, "numerator": num.name, "denominator": den.name,
+                        "numerator_only_excludes": only_num, "denominator_only_excludes": only_den,
+                        "fix": "exclude the same records on both sides (excludes say who does not count at "
+                               "all); a difference that defines success belongs in include"},
+                       location=m.at("ratio"))
+
+
+def _quoted(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 def too_many_metrics(project: Project) -> Iterable[Finding]:
@@ -179,6 +230,7 @@ RULES: tuple[Rule, ...] = (
     missing_owner,
     missing_decision,
     no_exclusions,
+    ratio_mismatch,
     too_many_metrics,
     orphan_metric,
     unknown_reference,

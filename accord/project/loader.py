@@ -61,6 +61,7 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
         raise UserError(problems)  # without valid `paths:` there is no telling which files are definitions
 
     sections: dict[str, list] = {k: [] for k in SECTIONS}
+    partial: list = []           # metrics that failed to load, read leniently so their SQL is checked too
     policies: list[Location] = []  # every contact_policy written, loaded or not
     names = NameCheck()
     read, skipped = [], []
@@ -88,7 +89,7 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
             policies.append(Location(rel, position(doc, ("contact_policy",))[0]))
         for key, model in SECTIONS.items():
             if key in doc and doc[key] is not None:
-                _section(key, model, doc, rel, sections, problems, names)
+                _section(key, model, doc, rel, sections, problems, names, partial)
 
     for p in policies[1:]:
         problems.append(Problem(p.file, p.line, 1, f"a second contact_policy (the first is at "
@@ -103,10 +104,15 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
     # Definitions that failed to load are left out, and references to their names are not reported:
     # every other problem still is, so one run shows all of them.
     problems += cross_check(project, names)
+    problems += partial_problems(project, partial, names)
     if config is not None and config.engine.type == "postgres":
         problems += file_sources_refused(project, "PostgreSQL")
     if problems:
-        raise UserError(problems)
+        error = UserError(problems)
+        # what validate may still check against the data: the loaded definitions and the lenient ones
+        error.partial = None if config is None else project.model_copy(
+            update={"metrics": tuple(sections["metrics"]) + tuple(partial)})
+        raise error
     return project
 
 
@@ -202,7 +208,7 @@ def _is_dir(path: Path) -> bool:
 
 
 def _section(key: str, model: type[BaseModel], doc: dict, rel: str, sections: dict,
-             problems: list[Problem], names: NameCheck) -> None:
+             problems: list[Problem], names: NameCheck, partial: list | None = None) -> None:
     node = doc[key]
     if key in _LIST_SECTIONS:
         if not isinstance(node, list):
@@ -234,12 +240,48 @@ def _section(key: str, model: type[BaseModel], doc: dict, rel: str, sections: di
             obj = _validate(model, item, extra, rel, what, problems, doc, path)
         if obj is not None:
             sections[key].append(obj)
-        elif key in _NAMED:
+        elif key == "metrics" and partial is not None and not reserved:
+            lenient = _lenient(model, item, extra)
+            if lenient is not None:
+                partial.append(lenient)
+        if obj is None and key in _NAMED:
             name = item.get("name")
             if isinstance(name, str):
                 names.unsure_of(key, name)
             else:
                 names.unsure_of_all(key)
+
+
+_STAND_INS = {"level": "role"}   # a required value that is wrong: stand in a valid one to read the rest
+
+
+def _lenient(model: type[BaseModel], node: dict, extra: dict) -> Any:
+    """The definition with its invalid values left out (or stood in for), so that the rest of it — its SQL,
+    the columns it reads — is checked in the same run; None when what is wrong is what it is."""
+    data = plain(node)
+    data.update(extra)
+    for _ in range(3):
+        try:
+            return model.model_validate(data)
+        except ValidationError as e:
+            fields = {err["loc"][0] for err in e.errors() if err["loc"]}
+            if not fields or len(fields) < len(e.errors()) and any(not err["loc"] for err in e.errors()):
+                return None
+            for f in fields:
+                info = model.model_fields.get(f)
+                if info is None or not info.is_required():
+                    data.pop(f, None)
+                elif f in _STAND_INS:
+                    data[f] = _STAND_INS[f]
+                else:
+                    return None
+    return None
+
+
+def partial_problems(project: Project, partial: list, names: NameCheck) -> list[Problem]:
+    """The SQL problems of metrics that failed to load (their other problems are reported already)."""
+    from accord.project.references import metric_problems
+    return [p for m in partial for p in metric_problems(project, m, names)]
 
 
 def _describe(key: str, path: tuple, item: Any) -> str:

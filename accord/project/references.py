@@ -178,6 +178,11 @@ def cross_check(project: Project, names: NameCheck | None = None) -> list[Proble
     return problems
 
 
+def metric_problems(project: Project, m: Metric, names: NameCheck) -> list[Problem]:
+    """The problems of one metric's own SQL and references (for one that failed to load otherwise)."""
+    return _check_metric(m, {s.name: s for s in project.sources}, {x.name: x for x in project.metrics}, names)
+
+
 def _check_engine_dialect(project: Project) -> list[Problem]:
     """Fragments are written in DuckDB's SQL and pass its allow-list as they parse; on another engine, the
     functions they become in its dialect must pass that dialect's list too, before any SQL is sent."""

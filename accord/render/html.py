@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from accord.words import plural, possessive
 from accord.render.svg import COLOURS, _attr, inline_svg, new_figure  # noqa: F401 (shared by the pages)
 from accord.render.text import format_value
 
@@ -301,7 +302,7 @@ def environment() -> Environment:
     env.filters.update(value=value_text, change=change_text, target=target_text, words=words,
                        evidence=evidence_text, long_date=long_date, email=email_breaks,
                        variants=variants_chart, trend=trend_chart, bridge=bridge_chart,
-                       plural=lambda n, one, many=None: f"{n:,} {one if n == 1 else many or one + 's'}")
+                       plural=plural, possessive=possessive)
     env.globals.update(STATUS_WORDS=STATUS_WORDS, contacts_chart=contacts_chart, bridge_steps=bridge_steps,
                        bridge_ends=bridge_ends, BRIDGE_STEPS=BRIDGE_STEPS, weekly_touches_chart=weekly_touches_chart,
                        touches_legend=touches_legend)

@@ -17,6 +17,7 @@ from accord.analyze.touchpoints import RuleResult, TouchpointsResult
 from accord.render.html import render_page
 from accord.render.svg import COLOURS, inline_svg, new_figure
 from accord.render.touch_charts import axes_style, colours_of, date_axis, weekly_chart
+from accord.words import plural
 
 HIT = COLOURS["missed"]
 KIND_WORDS = {"cap": "Cap", "block": "Block", "quiet": "Quiet hours"}
@@ -94,7 +95,7 @@ def timeline_chart(line: Timeline, teams: list[str], start: dt.datetime, end: dt
     axes_style(ax)
     for artist in ax.get_children():
         artist.set_clip_on(False)
-    words = (f"Customer {line.customer} from {start:%Y-%m-%d} to {end:%Y-%m-%d}: {len(shown)} touches, "
+    words = (f"Customer {line.customer} from {start:%Y-%m-%d} to {end:%Y-%m-%d}: {plural(len(shown), 'touch')}, "
              f"{len(broken) + len(stopped)} breaking a rule")
     return inline_svg(fig, width, height, f"tp-line-{salt}", words, "chart timeline")
 
@@ -189,12 +190,12 @@ def _days(line: Timeline, start: dt.datetime) -> list[tuple[dt.date, list[Entry]
 
 def _summary(result: TouchpointsResult) -> str:
     teams = len(result.teams)
-    parts = [f"{result.customers:,} customers heard from {teams} team{'s' if teams != 1 else ''} "
-             f"{result.touches:,} times."]
+    parts = [f"{plural(result.customers, 'customer')} heard from {plural(teams, 'team')} "
+             f"{plural(result.touches, 'time')}."]
     for r in result.rules:
         if r.customers:
             parts.append(f"{r.customers:,} ({r.customers / max(result.customers, 1):.0%}) broke "
-                         f"'{r.name}', {r.touches:,} touches.")
+                         f"'{r.name}', {plural(r.touches, 'touch')}.")
     if not any(r.customers for r in result.rules):
         parts.append("No customer was contacted against the policy.")
     return " ".join(parts)

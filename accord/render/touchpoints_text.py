@@ -9,6 +9,7 @@ from rich.text import Text
 
 from accord.analyze.timeline import Timeline
 from accord.analyze.touchpoints import TouchpointsResult
+from accord.words import plural
 
 
 def _n(value: int) -> str:
@@ -16,7 +17,7 @@ def _n(value: int) -> str:
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else many or one + 's'}"
+    return plural(n, one, many)
 
 
 def _teams(counts: dict[str, int], limit: int = 4) -> str:

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from markupsafe import Markup
 
 from accord.render.html import COLOURS, new_figure, inline_svg, render_page, trend_chart
+from accord.words import plural
 from accord.render.tree_text import (MOVING_WORDS, STATUS_WORDS, VERDICT_WORDS, change_words, lag_words,
                                      p_words, per_period, target_words, value_words)
 
@@ -106,7 +107,7 @@ def tree_diagram(tree) -> Markup:
     for artist in ax.get_children():
         artist.set_clip_on(False)
     counts = tree.verdict_counts()
-    words = (f"The contribution tree of {tree.project}: {len(tree.nodes)} metrics; "
+    words = (f"The contribution tree of {tree.project}: {plural(len(tree.nodes), 'metric')}; "
              + ", ".join(f"{n} {VERDICT_WORDS[v][0]}" for v, n in counts.items() if n))
     return inline_svg(fig, width, height, f"tree-{tree.project}", words, "chart tree-diagram")
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 
 from accord import visibility
+from accord.numbers import plain, plain_data
 from accord.store import tokens
 
 router = APIRouter(prefix="/api/v1", tags=["read"])
@@ -95,7 +96,7 @@ def findings(request: Request, severity: Optional[Literal["error", "warning", "i
     rows = [f.as_dict() for f in result.findings
             if (severity is None or f.severity == severity) and (code is None or f.code == code)
             and not set(f.metrics) & hide]
-    return {"findings": rows, "counts": result.counts()}
+    return {"findings": plain_data(rows), "counts": result.counts()}
 
 
 @router.get("/metrics", response_model=Metrics, responses=ERRORS)
@@ -105,6 +106,7 @@ def metrics(request: Request, team: Optional[str] = Query(None, max_length=64),
     `restricted: true`, for a metric whose `visible_to` leaves out every team of the token)."""
     report = visibility.redact(_overview(request).report, _hidden(request, token))
     return {"metrics": [{"name": m.name, "label": m.label, "team": m.team, "level": m.level, "owner": m.owner,
-                         "unit": m.unit, "period": m.period, "value": m.value, "target_status": m.target_status,
+                         "unit": m.unit, "period": m.period,
+                         "value": None if m.value is None else plain(m.value), "target_status": m.target_status,
                          "restricted": m.restricted}
                         for m in report.metrics if team is None or m.team == team]}

@@ -17,8 +17,8 @@ from accord.command import user_errors
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Run the metric alignment workshop and record its outcome.")
 
-ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (holds accord.yml).")
-AsOfOpt = typer.Option(None, "--as-of", help="Fixed 'today' (YYYY-MM-DD); default settings.as_of, else the clock.")
+ProjectOpt = typer.Option(Path("."), "--project", "-p", metavar="DIR", help="Project folder (holds accord.yml).")
+AsOfOpt = typer.Option(None, "--as-of", metavar="DATE", help="Fixed 'today' (YYYY-MM-DD); default settings.as_of, else the clock.")
 
 
 def _today(as_of: str | None, project):

@@ -20,6 +20,7 @@ from accord.project.lint import team_lead
 from accord.project.model import Metric, Project
 from accord.project.yamlfile import read_yaml
 from accord.workshop.topic import Topic
+from accord.words import possessive
 
 PREWORK_DIR = "prework"
 
@@ -226,7 +227,7 @@ def write_answers(project: Project, t: Topic, team: str, by: str, answers: dict[
     own = {o["metric"] for o in request.own}
     unknown = sorted(set(answers) - own)
     if unknown:
-        raise UserError(f"metric '{unknown[0]}' is not one of team {team}'s versions of '{t.label}' "
+        raise UserError(f"metric '{unknown[0]}' is not one of team {possessive(team)} versions of '{t.label}' "
                         f"({', '.join(sorted(own))})")
     path = answer_path(project, t, team)
     text = path.read_text(encoding="utf-8") if path.exists() else answer_template(request)
