@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 
 from accord import app as app_api
-from accord.command import user_errors
+from accord.command import deliver, user_errors
 from accord.cli_digest import digest as digest_command
 from accord.cli_serve import serve as serve_command
 from accord.cli_serve import users as users_app
@@ -60,8 +60,23 @@ def _progress():
     return (lambda msg: err.log(f"[dim]{msg}[/dim]")) if err.is_terminal else None
 
 
-def _emit_json(data) -> None:
-    sys.stdout.write(json_text(data) + "\n")
+def _emit_json(data, out: Path | None = None) -> None:
+    deliver(json_text(data) + "\n", out)
+
+
+def _text_out(out: Path | None):
+    """The console a text rendering prints to, and a function that delivers what it printed."""
+    from accord.render.text import console
+    c = console()
+    if out is None:
+        return c, lambda: None
+    import io
+    c.file = io.StringIO()
+    return c, lambda: deliver(c.file.getvalue(), out)
+
+
+OutFile = typer.Option(None, "--out", metavar="FILE", help="Write the output to FILE (any format) instead of "
+                                                           "stdout.")
 
 
 def json_text(data) -> str:
@@ -176,7 +191,7 @@ def reconcile(a: str = typer.Argument(..., metavar="METRIC_A", help="Metric A (t
               period: str = typer.Option(..., "--period", help="2026-Q3, 2026-07, 2026-W29, 2026-07-14 or 2026."),
               project: Path = ProjectOpt,
               format: str = typer.Option("text", "--format", help="text, json or html"),
-              out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
+              out: Optional[Path] = OutFile,
               as_of: Optional[str] = AsOfOpt):
     """The bridge from A's value to B's, record by record, for one period."""
     app_api.choose(format, "--format", ("text", "json", "html"))
@@ -186,19 +201,17 @@ def reconcile(a: str = typer.Argument(..., metavar="METRIC_A", help="Metric A (t
     result = app_api.reconcile(proj, a, b, period)
     data = result.as_dict()
     if format == "json":
-        return _emit_json(data)
+        return _emit_json(data, out)
     metric_a = proj.metric(a)
     entity = proj.source(metric_a.source).entity
     teams = {m.name: m.team for m in proj.metrics}
     if format == "html":
-        from accord.render.bridge_html import write_bridge_html
-        path = write_bridge_html(data, entity, metric_a.unit, teams,
-                                 out or proj.root / f"reconcile-{a}-{b}-{result.period}.html")
-        print(f"wrote {path}")
-        return
+        from accord.render.bridge_html import bridge_page
+        return deliver(bridge_page(data, entity, metric_a.unit, teams), out, html=True)
     from accord.render.bridge_text import bridge_text
-    from accord.render.text import console
-    bridge_text(console(), data, entity, metric_a.unit, teams)
+    c, done = _text_out(out)
+    bridge_text(c, data, entity, metric_a.unit, teams)
+    done()
 
 
 @app.command()
@@ -279,7 +292,7 @@ def _repo_prefix(root: Path) -> str:
 @user_errors
 def tree(project: Path = ProjectOpt,
          format: str = typer.Option("text", "--format", help="text, json or html"),
-         out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
+         out: Optional[Path] = OutFile,
          as_of: Optional[str] = AsOfOpt):
     """The hierarchy company → function → role: values, targets, trends and whether each edge holds."""
     _writable(out)
@@ -288,14 +301,14 @@ def tree(project: Path = ProjectOpt,
     proj = app_api.load(project)
     result = app_api.tree(proj, app_api.today(proj, as_of_d))
     if format == "json":
-        return _emit_json(result.as_dict())
+        return _emit_json(result.as_dict(), out)
     if format == "html":
-        from accord.render.tree_html import write_tree_html
-        print(f"wrote {write_tree_html(result, out or proj.root / 'tree.html')}")
-        return
-    from accord.render.text import console
+        from accord.render.tree_html import tree_page
+        return deliver(tree_page(result), out, html=True)
     from accord.render.tree_text import tree_text
-    tree_text(console(), result)
+    c, done = _text_out(out)
+    tree_text(c, result)
+    done()
 
 
 @app.command()
@@ -306,7 +319,7 @@ def touchpoints(project: Path = ProjectOpt,
                 since: Optional[str] = typer.Option(None, "--since", metavar="DATE",
                                                     help="With --customer: start the timeline on this date."),
                 format: str = typer.Option("text", "--format", help="text, json or html"),
-                out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write."),
+                out: Optional[Path] = OutFile,
                 as_of: Optional[str] = AsOfOpt):
     """Every team's contact with each customer in one log, checked against the contact policy."""
     _writable(out)
@@ -318,16 +331,17 @@ def touchpoints(project: Path = ProjectOpt,
     if format == "json" and customer is not None:
         from accord.render.touchpoints_text import customer_since
         return _emit_json({"as_of": result.as_of.isoformat(), "timezone": result.timezone,
-                           "timeline": result.timeline.since(customer_since(result.as_of, since_d)).as_dict()})
+                           "timeline": result.timeline.since(customer_since(result.as_of, since_d)).as_dict()},
+                          out)
     if format == "json":
-        return _emit_json(result.as_dict())
+        return _emit_json(result.as_dict(), out)
     if format == "html":
-        from accord.render.touchpoints_html import write_touchpoints_html
-        print(f"wrote {write_touchpoints_html(result, out or proj.root / 'touchpoints.html')}")
-        return
-    from accord.render.text import console
+        from accord.render.touchpoints_html import touchpoints_page
+        return deliver(touchpoints_page(result), out, html=True)
     from accord.render.touchpoints_text import touchpoints_text
-    touchpoints_text(console(), result, since_d)
+    c, done = _text_out(out)
+    touchpoints_text(c, result, since_d)
+    done()
 
 
 app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop and its recorded decisions.")
@@ -341,17 +355,18 @@ app.add_typer(export_app, name="export", help="accord's metrics as dbt semantic 
 @app.command()
 @user_errors
 def report(project: Path = ProjectOpt,
-           out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: report.html "
-                                                                 "in the project folder)."),
+           out: Optional[Path] = typer.Option(None, "--out", metavar="FILE",
+                                              help="HTML file to write (default: stdout, which must not be a "
+                                                   "terminal)."),
            as_of: Optional[str] = AsOfOpt):
     """The whole picture of the project as one self-contained HTML page."""
     _writable(out)
     as_of_d = _date(as_of, "--as-of")
     from accord.render.html import render_report
     proj = app_api.load(project)
-    text = render_report(app_api.report(proj, app_api.today(proj, as_of_d)))
-    from accord.project.atomic import write_file
-    print(f"wrote {write_file(out or proj.root / 'report.html', text)}")
+    if out is None and sys.stdout.isatty():
+        deliver("", None, html=True)       # refused before the work
+    deliver(render_report(app_api.report(proj, app_api.today(proj, as_of_d))), out, html=True)
 
 
 @app.command()

@@ -44,6 +44,20 @@ def _plain_help() -> None:
 _plain_help()
 
 
+def deliver(text: str, out: "Path | None" = None, html: bool = False) -> None:
+    """A command's whole output to stdout, or to the file --out names (written atomically, its path
+    printed). An HTML page is not poured into a terminal: it needs --out or a redirect."""
+    if out is None:
+        if html and sys.stdout.isatty():
+            from accord.errors import UserError
+            raise UserError("this is an HTML page: give --out FILE (such as --out page.html), "
+                            "or redirect it: > page.html")
+        sys.stdout.write(text)
+        return
+    from accord.project.atomic import write_file
+    print(f"wrote {write_file(out, text)}")
+
+
 def fail(lines: list[str], code: int = 2) -> None:
     """Print each line on stderr and leave with `code`."""
     for line in lines:

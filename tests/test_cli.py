@@ -241,11 +241,29 @@ def test_main_keeps_exit_codes_and_every_byte_of_output(proj, tmp_path):
     assert helped.returncode == 0 and "Commands" in helped.stdout
 
 
-def test_report_writes_one_page_into_the_project(proj):
-    r = run("report", "--project", str(proj))
+def test_html_goes_to_stdout_or_to_the_out_file_never_into_the_project(proj, tmp_path):
+    before = snapshot(proj)
+    for args in (["report"], ["tree", "--format", "html"], ["touchpoints", "--format", "html"],
+                 ["reconcile", "revenue", "revenue", "--period", "2026-01", "--format", "html"]):
+        r = run(*args, "--project", str(proj))
+        if args[0] == "touchpoints":          # this project has no contact policy: one line, exit 2
+            assert r.returncode == 2 and "contact_policy" in r.stderr
+            continue
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("<!doctype html>") and r.stdout.rstrip().endswith("</html>"), args
+    for fmt in ("text", "json", "html"):      # --out names a file for every format
+        target = tmp_path / f"tree.{fmt}"
+        r = run("tree", "--format", fmt, "--project", str(proj), "--out", str(target))
+        assert r.returncode == 0 and r.stdout.strip() == f"wrote {target}", r.stderr
+        assert target.read_text() == run("tree", "--format", fmt, "--project", str(proj)).stdout
+    assert snapshot(proj) == before
+
+
+def test_report_writes_one_page_where_out_says(proj, tmp_path):
+    r = run("report", "--project", str(proj), "--out", str(tmp_path / "report.html"))
     assert r.returncode == 0, r.stderr
-    page = (proj / "report.html").read_text()
-    assert r.stdout.strip() == f"wrote {proj / 'report.html'}"
+    page = (tmp_path / "report.html").read_text()
+    assert r.stdout.strip() == f"wrote {tmp_path / 'report.html'}"
     assert "orders_placed" in page or "Orders placed" in page
     assert "<script src" not in page and "<link " not in page
 

@@ -245,9 +245,14 @@ def test_kit_command_refuses_with_exit_2_and_writes_nothing(project):
     r = CliRunner().invoke(app, run + ["pipline"])
     assert r.exit_code == 2 and "Did you mean 'Pipeline'?" in r.stderr
     assert snapshot(project.root) == before
-    r = CliRunner().invoke(app, run + ["Pipeline", "--format", "md"])
+    r = CliRunner().invoke(app, run + ["Pipeline", "--format", "md"])      # to stdout: nothing written
     assert r.exit_code == 0, r.output
-    assert "## 'Pipeline': the metric decision table" in (project.root / "workshop-kit-pipeline.md").read_text()
+    assert "## 'Pipeline': the metric decision table" in r.stdout and snapshot(project.root) == before
+    out = project.root.parent / "kits"
+    r = CliRunner().invoke(app, run + ["Pipeline", "--format", "md", "--out", str(out)])   # --out is a folder
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == f"wrote {out / 'workshop-kit-pipeline.md'}"
+    assert "## 'Pipeline': the metric decision table" in (out / "workshop-kit-pipeline.md").read_text()
 
 
 def test_answers_that_are_not_yaml_are_reported_with_file_and_line(project):

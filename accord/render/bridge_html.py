@@ -9,6 +9,13 @@ from accord.render.waterfall import waterfall_svg
 
 
 def write_bridge_html(data: dict, entity: str | None, unit: str | None, teams: dict[str, str], out: Path) -> Path:
+    """Write the bridge page to `out`; returns the path written."""
+    from accord.project.atomic import write_file
+    return write_file(out, bridge_page(data, entity, unit, teams))
+
+
+def bridge_page(data: dict, entity: str | None, unit: str | None, teams: dict[str, str]) -> str:
+    """The bridge as one self-contained HTML page."""
     a, b = data["a"], data["b"]
     chart = waterfall_svg((f"{a['metric']} ({teams.get(a['metric'], '')})", a["value"]),
                           [(short_label(s, a, b, teams), s["delta"]) for s in data["steps"]],
@@ -23,5 +30,4 @@ def write_bridge_html(data: dict, entity: str | None, unit: str | None, teams: d
                        gap=compact(gap, unit), start=compact(a["value"], unit).lstrip("+"),
                        end=compact(b["value"], unit).lstrip("+"),
                        relative=(f"{gap / a['value']:+.1%}" if a["value"] else None))
-    from accord.project.atomic import write_file
-    return write_file(out, html)
+    return html

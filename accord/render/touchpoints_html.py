@@ -203,6 +203,12 @@ def _summary(result: TouchpointsResult) -> str:
 
 def write_touchpoints_html(result: TouchpointsResult, out_path: Path) -> Path:
     """Write the touchpoints page as one self-contained HTML file; returns the path written."""
+    from accord.project.atomic import write_file
+    return write_file(Path(out_path), touchpoints_page(result))
+
+
+def touchpoints_page(result: TouchpointsResult) -> str:
+    """The touchpoints page as one self-contained HTML page."""
     colours = colours_of(result.teams)
     customer = None
     if result.timeline is not None:
@@ -221,5 +227,4 @@ def write_touchpoints_html(result: TouchpointsResult, out_path: Path) -> Path:
         worst=_worst_views(result), outcomes=outcome_chart(result) if result.outcomes else None,
         customer=customer, kinds=KIND_WORDS, broken_customers=broken_customers,
         stopped=sum(r.suppressed for r in result.rules))
-    from accord.project.atomic import write_file
-    return write_file(Path(out_path), html)
+    return html

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from accord.render.html import COLOURS, new_figure, inline_svg, render_page, trend_chart
 from accord.words import plural
-from accord.render.tree_text import (MOVING_WORDS, STATUS_WORDS, VERDICT_WORDS, change_words, lag_words,
+from accord.render.tree_text import (MOVING_WORDS, verdict_count, STATUS_WORDS, VERDICT_WORDS, change_words, lag_words,
                                      p_words, per_period, target_words, value_words)
 
 FILL = {"green": "#e7f5ec", "red": "#fdecea", "none": "#f6f7f9"}
@@ -108,7 +108,7 @@ def tree_diagram(tree) -> Markup:
         artist.set_clip_on(False)
     counts = tree.verdict_counts()
     words = (f"The contribution tree of {tree.project}: {plural(len(tree.nodes), 'metric')}; "
-             + ", ".join(f"{n} {VERDICT_WORDS[v][0]}" for v, n in counts.items() if n))
+             + ", ".join(verdict_count(n, v) for v, n in counts.items() if n))
     return inline_svg(fig, width, height, f"tree-{tree.project}", words, "chart tree-diagram")
 
 
@@ -202,11 +202,17 @@ def _is_collision(f) -> bool:
 
 
 def write_tree_html(tree, out_path: Path) -> Path:
+    """Write the tree page to `out_path`; returns the path written."""
+    from accord.project.atomic import write_file
+    return write_file(Path(out_path), tree_page(tree))
+
+
+def tree_page(tree) -> str:
+    """The contribution tree as one self-contained HTML page."""
     counts = tree.verdict_counts()
     others = [f for f in tree.findings if f.code != "green-but-stalled" and not _is_collision(f)]
     html = render_page("tree.html.j2", title=f"{tree.project} — contribution tree", tree=tree, counts=counts,
                        verdict_words={k: v[0] for k, v in VERDICT_WORDS.items()}, diagram=tree_diagram(tree),
                        metrics=_metric_rows(tree), edges=_edge_rows(tree), stalled=_stalled(tree),
                        handoffs=_handoffs(tree), others=others)
-    from accord.project.atomic import write_file
-    return write_file(Path(out_path), html)
+    return html

@@ -11,6 +11,14 @@ from accord.render.text import format_value
 STATUS_WORDS = {"green": ("on target", "green"), "red": ("off target", "red"), "none": ("no target", "dim")}
 VERDICT_WORDS = {"supported": ("holds", "green"), "reversed": ("reversed", "bold red"),
                  "unsupported": ("not supported", "yellow"), "insufficient-data": ("not enough data", "dim")}
+
+
+def verdict_count(n: int, verdict: str) -> str:
+    """'1 holds', '11 hold', '2 reversed'."""
+    word = VERDICT_WORDS[verdict][0]
+    return f"{n} {'hold' if word == 'holds' and n != 1 else word}"
+
+
 MOVING_WORDS = {"rising": "rising", "falling": "falling", "flat": "no clear trend"}
 
 
@@ -128,7 +136,7 @@ def tree_text(out: Console, tree) -> None:
                    f"{tree.test_grain}s", style="bold"))
     if edges:
         out.print(Text(f"{edges} claimed contribution{'s' if edges != 1 else ''}: " + ", ".join(
-            f"{counts[v]} {VERDICT_WORDS[v][0]}" for v in VERDICT_WORDS if counts[v]), style="dim"))
+            verdict_count(counts[v], v) for v in VERDICT_WORDS if counts[v]), style="dim"))
     if not tree.nodes:
         out.print("no metrics defined")
         return

@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 
 from accord import app as app_api
-from accord.command import user_errors
+from accord.command import deliver, user_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Run the metric alignment workshop and record its outcome.")
@@ -46,7 +46,9 @@ def prework(label: str = typer.Argument(..., metavar="LABEL", help="The label th
 @user_errors
 def kit(labels: List[str] = typer.Argument(..., metavar="LABEL", help="One to three labels, such as Pipeline 'Qualified leads'."),
         project: Path = ProjectOpt,
-        out: Optional[Path] = typer.Option(None, "--out", help="Folder to write the kit to (default: the project)."),
+        out: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
+                                           help="Folder to write the kit to, as workshop-kit-LABEL.FORMAT "
+                                                "(default: stdout)."),
         format: str = typer.Option("html", "--format", help="md or html"),
         as_of: Optional[str] = AsOfOpt):
     """The facilitation kit: agenda, definitions side by side, decision table, checklist, rollout, tracker."""
@@ -56,10 +58,11 @@ def kit(labels: List[str] = typer.Argument(..., metavar="LABEL", help="One to th
     result = app_api.kit(proj, labels, _today(as_of, proj))
     from accord.render.workshop import kit_html, kit_markdown
     text = kit_markdown(result) if format == "md" else kit_html(result)
-    from accord.project.atomic import make_folder, write_file
-    folder = make_folder(out or proj.root)
-    path = write_file(folder / f"workshop-kit-{'-'.join(slug(label) for label in result.labels)}.{format}", text)
-    print(f"wrote {path}")
+    if out is None:
+        return deliver(text, None, html=format == "html")
+    from accord.project.atomic import make_folder
+    folder = make_folder(out)
+    deliver(text, folder / f"workshop-kit-{'-'.join(slug(label) for label in result.labels)}.{format}")
 
 
 @app.command()
@@ -111,21 +114,14 @@ def decide(label: str = typer.Argument(..., metavar="LABEL", help="The label dec
 def rollout(label: str = typer.Argument(..., metavar="LABEL", help="A decided label, such as Pipeline."),
             project: Path = ProjectOpt,
             format: str = typer.Option("md", "--format", help="md or html"),
-            out: Optional[Path] = typer.Option(None, "--out", help="File to write (md default: stdout).")):
+            out: Optional[Path] = typer.Option(None, "--out", metavar="FILE",
+                                               help="File to write (default: stdout).")):
     """The plain rollout message of a recorded decision."""
     app_api.choose(format, "--format", ("md", "html"))
-    from accord.workshop.topic import slug
     proj = app_api.load(project)
     message = app_api.rollout(proj, label)
-    if format == "md" and out is None:
-        from accord.render.workshop import rollout_markdown
-        sys.stdout.write(rollout_markdown(message))
-        return
     from accord.render.workshop import rollout_html, rollout_markdown
-    from accord.project.atomic import write_file
-    path = write_file(out or proj.root / f"rollout-{slug(message.label)}.{format}",
-                      rollout_markdown(message) if format == "md" else rollout_html(message))
-    print(f"wrote {path}")
+    deliver(rollout_markdown(message) if format == "md" else rollout_html(message), out, html=format == "html")
 
 
 @app.command()
