@@ -49,11 +49,14 @@ def governance(ctx: Context) -> Iterable[Finding]:
 
 
 def source_freshness(ctx: Context) -> Iterable[Finding]:
-    """stale-source, from each source time column's last data time (found in the compute scan)."""
-    from accord.analyze.freshness import stale_sources
-    if not ctx.project.metrics:
-        return []
-    return stale_sources(ctx.project, ctx.computed().last_data, ctx.today)
+    """stale-source, from each source time column's last data time (found in the compute scan), and from
+    the sources only the contact policy reads (one small query each)."""
+    from accord.analyze.freshness import policy_last_data, stale_sources
+    known = ctx.computed().last_data if ctx.project.metrics else []
+    facts = list(known)
+    if ctx.project.contact_policy is not None:
+        facts += policy_last_data(ctx.project, ctx.engine, ctx.today, known)
+    return stale_sources(ctx.project, facts, ctx.today)
 
 
 def label_collisions(ctx: Context) -> Iterable[Finding]:

@@ -190,11 +190,11 @@ def reconcile(a: str = typer.Argument(..., metavar="METRIC_A", help="Metric A (t
               b: str = typer.Argument(..., metavar="METRIC_B", help="Metric B (the bridge ends at its value)."),
               period: str = typer.Option(..., "--period", help="2026-Q3, 2026-07, 2026-W29, 2026-07-14 or 2026."),
               project: Path = ProjectOpt,
-              format: str = typer.Option("text", "--format", help="text, json or html"),
+              format: str = typer.Option("text", "--format", help="text, json, md or html"),
               out: Optional[Path] = OutFile,
               as_of: Optional[str] = AsOfOpt):
     """The bridge from A's value to B's, record by record, for one period."""
-    app_api.choose(format, "--format", ("text", "json", "html"))
+    app_api.choose(format, "--format", ("text", "json", "md", "html"))
     _date(as_of, "--as-of")
     _writable(out)
     proj = app_api.load(project)
@@ -208,6 +208,9 @@ def reconcile(a: str = typer.Argument(..., metavar="METRIC_A", help="Metric A (t
     if format == "html":
         from accord.render.bridge_html import bridge_page
         return deliver(bridge_page(data, entity, metric_a.unit, teams), out, html=True)
+    if format == "md":
+        from accord.render.markdown import bridge_markdown
+        return deliver(bridge_markdown(data, entity, metric_a.unit, teams), out)
     from accord.render.bridge_text import bridge_text
     c, done = _text_out(out)
     bridge_text(c, data, entity, metric_a.unit, teams)
@@ -254,16 +257,19 @@ def diff(rev: str = typer.Argument(..., metavar="REV", help="Git revision to com
 @user_errors
 def check(project: Path = ProjectOpt,
           fail_on: str = typer.Option("error", "--fail-on", help="error, warning or info"),
-          format: str = typer.Option("text", "--format", help="text, json or sarif"),
+          format: str = typer.Option("text", "--format", help="text, json, md (a pull request comment) or sarif"),
           as_of: Optional[str] = AsOfOpt):
     """Run every diagnostic; exit 1 when findings at or above --fail-on remain."""
     app_api.choose(fail_on, "--fail-on", ("error", "warning", "info"))
-    app_api.choose(format, "--format", ("text", "json", "sarif"))
+    app_api.choose(format, "--format", ("text", "json", "md", "sarif"))
     as_of_d = _date(as_of, "--as-of")
     proj = app_api.load(project)
     result = app_api.check(proj, app_api.today(proj, as_of_d))
     if format == "json":
         _emit_json({"findings": [f.as_dict() for f in result.findings], "counts": result.counts()})
+    elif format == "md":
+        from accord.render.markdown import findings_markdown
+        deliver(findings_markdown(result.findings, result.counts()))
     elif format == "sarif":
         from accord.render.sarif import to_sarif
         _emit_json(to_sarif(result.findings, _repo_prefix(proj.root)))

@@ -48,4 +48,5 @@ def label_of(project: Project, m: Metric) -> str:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else many or word + 's'}"
+    from accord.words import plural as words_plural
+    return words_plural(n, word, many)

@@ -10,6 +10,7 @@ import calendar
 import datetime as dt
 from dataclasses import replace
 
+from accord.analyze.timeline import touch_words
 from accord.errors import UserError
 from accord.findings import Finding
 from accord.project.model import Project
@@ -192,14 +193,14 @@ def touchpoints_section(ctx: ReportContext) -> Section | None:
             seen.add(worst["customer"])
             timeline = worst["timeline"][:STORY_CONTACTS]
             contacts = tuple(Contact(at=dt.datetime.fromisoformat(c["time"]), team=c["team"],
-                                     what=c["source"].replace("_", " "), flagged=bool(c.get("breaks")))
+                                     what=touch_words(c.get("channel"), c.get("subject"))
+                                     or c["source"].replace("_", " "), flagged=bool(c.get("breaks")))
                              for c in timeline)
             story_teams = sorted({c.team for c in contacts})
             flagged = sum(c.flagged for c in contacts)
-            headline = (f"{worst['touches']:,} contacts broke '{f.evidence.get('rule', f.code)}'. Around the worst "
-                        f"of it: {len(contacts)} contacts from {len(story_teams)} "
-                        f"team{'s' if len(story_teams) != 1 else ''} ({', '.join(story_teams)}), "
-                        f"{flagged} of them against the rule.")
+            headline = (f"{plural(worst['touches'], 'contact')} broke '{f.evidence.get('rule', f.code)}'. Around "
+                        f"the worst of it: {plural(len(contacts), 'contact')} from {plural(len(story_teams), 'team')} "
+                        f"({', '.join(story_teams)}), {flagged} of them against the rule.")
             stories.append(CustomerStory(worst["customer"], headline, contacts))
     lead = ("Every team's contacts with a customer in one log, checked against the contact policy: how many "
             "customers each rule was broken for, and what the worst-hit customers went through.")

@@ -122,6 +122,23 @@ def test_check_exit_codes_follow_fail_on(proj):
         "warn_after": "7d", "error_after": "30d", "metrics": ["revenue", "orders_placed"]}
 
 
+def test_check_and_reconcile_speak_markdown(proj):
+    r = run("check", "--project", str(proj), "--format", "md", "--fail-on", "info")
+    assert r.stdout.startswith("## accord check\n") and "| severity | code | finding | where | owner |" in r.stdout
+    counts = json.loads(run("check", "--project", str(proj), "--format", "json").stdout)["counts"]
+    assert f"{counts['warning']} warning" in r.stdout
+    assert r.stdout.count("\n| ") - 1 == sum(counts[k] for k in ("error", "warning", "info"))   # a row each
+    (proj / "more.yml").write_text("metrics:\n  - {name: revenue_all, team: sales, level: role, source: orders, "
+                                   "measure: sum(amount), exclude: []}\n")
+    r = run("reconcile", "revenue", "revenue_all", "--period", "2026-02", "--project", str(proj), "--format", "md")
+    assert r.returncode == 0, r.stderr
+    # February by hand: order 3 (refunded, 7) counts only without the 'paid' clause; order 4 has no amount
+    assert r.stdout.startswith("## revenue → revenue_all, 2026-02\n")
+    assert "| +7 | 1 " in r.stdout and "left out by sales' rule 'paid'" in r.stdout
+    bad = run("tree", "--project", str(proj), "--format", "md")
+    assert bad.returncode == 2 and "--format 'md' is not one of" in bad.stderr
+
+
 def test_sarif_output_is_valid_json_with_locations(proj):
     r = run("check", "--project", str(proj), "--format", "sarif")
     assert r.returncode == 0

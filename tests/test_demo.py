@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -364,6 +365,31 @@ def test_twelve_dollar_case_customer_hears_from_five_teams_in_two_days(db, proje
     assert {t.source for t in policy.touches} >= {"ma_emails", "crm_activities", "product_messages", "nps_surveys",
                                                   "billing_dunning"}
     assert {r.kind for r in policy.rules} == {"cap", "block", "quiet"}
+
+
+def test_the_twelve_dollar_timeline_says_what_each_team_sent(db, project):
+    """Each touch of ACC-00427's timeline carries the channel and subject its system recorded, equal to a
+    hand-written join of the exports (campaign names from the campaigns file)."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "accord.cli", "touchpoints", "--project", str(project.root),
+                        "--customer", "ACC-00427", "--since", "2026-09-14", "--format", "json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    log = json.loads(r.stdout)["timeline"]["log"]
+    campaigns = f"read_parquet('{(project.root / 'data/marketing/campaigns.parquet').as_posix()}')"
+    want = dict(((s, k), (ch, sub)) for s, k, ch, sub in db.execute(f"""
+        select 'ma_emails', send_id, c.channel, c.name from ma_emails e left join {campaigns} c using (campaign_id)
+            where customer_id = 'ACC-00427'
+        union all select 'crm_activities', activity_id, type, subject from crm_activities where account_id = 'ACC-00427'
+        union all select 'product_messages', message_id, channel, title from messages where customer_id = 'ACC-00427'
+        union all select 'nps_surveys', survey_id, null, trigger from nps where account_id = 'ACC-00427'
+        union all select 'billing_dunning', notice_id, null, notice from dunning where customer_id = 'ACC-00427'
+    """).fetchall())
+    assert len(log) >= 5
+    for e in log:
+        assert (e["channel"], e["subject"]) == want[(e["source"], e["key"])], e
+    assert any(e["subject"] and e["channel"] == "Call" for e in log)      # the sales call, by its subject
 
 
 def test_onboarding_nudges_reach_customers_stuck_on_a_blocker(db):

@@ -346,6 +346,47 @@ def test_freshness_limits_from_settings_and_source_with_both_duration_forms(tmp_
     assert parse_duration({"count": 2, "period": "day"}) == parse_duration("2d") == dt.timedelta(days=2)
 
 
+def test_sources_only_the_contact_policy_reads_are_checked_for_freshness(tmp_path):
+    """A touch or case source no metric reads still has a last data time: a survey tool that stopped
+    syncing 40 days ago is an error; an email log up to date and a case table that stopped 9 days ago
+    (past warn, before error) are as their ages say. Ages are counted here from the rows written."""
+    defs = """
+    teams: [{name: cx, lead: cx@x.example}, {name: marketing, lead: m@x.example}]
+    sources:
+      - {name: emails, path: data/emails.csv, key: id, time: sent_at}
+      - {name: surveys, path: data/surveys.csv, key: id, time: sent_at}
+      - {name: cases, path: data/cases.csv, key: id, time: opened_at}
+    metrics:
+      - {name: sends, team: marketing, level: company, source: emails, measure: count(*), exclude: []}
+    contact_policy:
+      customer: customer_id
+      touches:
+        - {source: emails, team: marketing, time: sent_at}
+        - {source: surveys, team: cx, time: sent_at}
+      cases: {source: cases, opened: opened_at, resolved: resolved_at}
+      rules:
+        - {name: at most 3 touches in 48 hours, max_touches: 3, within: 48h}
+    """
+    today = dt.date(2026, 5, 20)
+    last = {"emails": today - dt.timedelta(days=1), "surveys": today - dt.timedelta(days=40),
+            "cases": today - dt.timedelta(days=9)}
+    files = {
+        "data/emails.csv": f"id,customer_id,sent_at\n1,C1,2026-01-05\n2,C1,{last['emails']}T10:00:00\n"
+                           f"3,C2,{today + dt.timedelta(days=3)}\n",                    # after as-of: ignored
+        "data/surveys.csv": f"id,customer_id,sent_at\n1,C1,2026-01-05\n2,C2,{last['surveys']}T16:30:00\n",
+        "data/cases.csv": f"id,customer_id,opened_at,resolved_at\n1,C1,{last['cases']},\n",
+    }
+    root = write_project(tmp_path / "p", {"defs.yml": defs, **files}, "project: f\n")
+    found = {f.evidence["source"]: f for f in run_check(load_project(root), today).findings
+             if f.code == "stale-source"}
+    assert set(found) == {"surveys", "cases"}
+    assert found["surveys"].severity == "error" and found["surveys"].evidence["age_days"] == 40
+    assert found["surveys"].evidence["last_data"] == f"{last['surveys']}T16:30:00"
+    assert found["surveys"].metrics == () and "contact policy reads it" in found["surveys"].title
+    assert found["cases"].severity == "warning" and found["cases"].evidence["age_days"] == 9
+    assert found["cases"].evidence["time_column"] == "opened_at"
+
+
 def test_bad_freshness_is_one_line_per_problem(tmp_path):
     defs = """
     sources:

@@ -28,6 +28,17 @@ _DATE_ONLY = r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$"
 
 
 @dataclass(frozen=True)
+class Label:
+    """Where a touch's channel or subject is read: a column of its source, or a column of another source
+    found by that source's key (a campaign's name from the campaign id on the email send)."""
+
+    column: str
+    lookup: str | None = None      # the other source
+    via: str | None = None         # the touch source's column holding the other source's key
+    lookup_key: str | None = None
+
+
+@dataclass(frozen=True)
 class Channel:
     """One touch source of the policy: the team that reaches customers through it, and its columns."""
 
@@ -37,6 +48,8 @@ class Channel:
     customer: str
     time: str
     key: str | None
+    channel: Label | None = None
+    subject: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -168,8 +181,39 @@ class ContactLog:
                                     "customer", problems)
             time = self._time(schema, touch.source, touch.time, p.at(f"touches.{i}.time"), "time", problems)
             key = self.project.source(touch.source).key
+            labels = [self._label(schema, touch.source, getattr(touch, what), p.at(f"touches.{i}.{what}"), what,
+                                  problems) for what in ("channel", "subject")]
             if customer and time:
-                yield Channel(i, touch.source, touch.team, customer, time, schema.find(key) if key else None)
+                yield Channel(i, touch.source, touch.team, customer, time, schema.find(key) if key else None,
+                              *labels)
+
+    def _label(self, schema: Schema, source: str, given: str | None, where: Location, what: str,
+               problems: list[Problem]) -> Label | None:
+        """A touch's channel or subject: the column named, `source.column` through that source's key, or
+        else the source's own column called `channel` / `subject` when it has one."""
+        if given is None:
+            found = schema.find(what)
+            return Label(found) if found else None
+        names = {s.name for s in self.project.sources}
+        other, _, column = given.partition(".")
+        if column and other in names and schema.find(given) is None:
+            lookup = self.project.source(other)
+            if not lookup.key:
+                problems.append(Problem(where.file, where.line, 0, f"contact_policy: {what} '{given}' looks up "
+                                        f"source '{other}', which has no key. give it key: (the column the "
+                                        "touches refer to it by)"))
+                return None
+            via = schema.find(lookup.key)
+            if via is None:
+                problems.append(Problem(where.file, where.line, 0, f"contact_policy: {what} '{given}' looks up "
+                                        f"source '{other}' by its key '{lookup.key}', which source '{source}' "
+                                        f"does not have. add the key column to '{source}', or name a column of it"))
+                return None
+            theirs = self._schema(other, where, problems)
+            found = self._column(theirs, other, column, where, what, problems) if theirs else None
+            return Label(found, other, via, theirs.find(lookup.key)) if found else None
+        found = self._column(schema, source, given, where, what, problems)
+        return Label(found) if found else None
 
     def _periods(self, problems: list[Problem]):
         p = self.policy
@@ -300,6 +344,38 @@ class ContactLog:
                                       exp.alias_(_epoch_us(opened), "opened"), exp.alias_(until, "resolved"))
                            .from_(self._from(p.source)).where(_and(where)))
         return _union(selects) if selects else None
+
+    def labels(self, customers: list[str]) -> exp.Expression | None:
+        """(s, k, channel, subject) of these customers' touches in the sources that have a key and a
+        channel or subject, as text; None when no source has either."""
+        selects = []
+        for c in self.channels:
+            if not c.key or not (c.channel or c.subject):
+                continue
+            t = exp.Subquery(this=exp.select("*").from_(self._from(c.source)), alias=exp.TableAlias(this=exp.to_identifier("t")))
+            query = exp.select(exp.alias_(exp.Literal.number(c.index), "s"),
+                               exp.alias_(_text(exp.column(c.key, "t", quoted=True)), "k"),
+                               *[exp.alias_(self._label_value(label, name), name)
+                                 for label, name in ((c.channel, "channel"), (c.subject, "subject"))]).from_(t)
+            for n, label in enumerate((c.channel, c.subject)):
+                if label is not None and label.lookup:
+                    alias = f"l{n}"
+                    inner = exp.Subquery(this=exp.select("*").from_(self._from(label.lookup)),
+                                         alias=exp.TableAlias(this=exp.to_identifier(alias)))
+                    on = exp.EQ(this=_text(exp.column(label.via, "t", quoted=True)),
+                                expression=_text(exp.column(label.lookup_key, alias, quoted=True)))
+                    query = query.join(inner, on=on, join_type="left")
+            where = [_not_null(exp.column(c.key, "t", quoted=True)),
+                     exp.In(this=_text(exp.column(c.customer, "t", quoted=True)), query=exp.Subquery(this=one_of(customers)))]
+            selects.append(query.where(_and(where)))
+        return _union(selects) if selects else None
+
+    @staticmethod
+    def _label_value(label: Label | None, name: str) -> exp.Expression:
+        if label is None:
+            return exp.cast(exp.null(), "VARCHAR")
+        table = ("l0" if name == "channel" else "l1") if label.lookup else "t"
+        return _text(exp.column(label.column, table, quoted=True))
 
     def outcome_rows(self, customers: list[str] | None = None) -> exp.Expression:
         """(customer, us) of every outcome event up to today."""

@@ -58,8 +58,11 @@ def stale_sources(project: Project, last_data: list[LastData], today: dt.date) -
             f"has no data after {day.isoformat()}: {age:,} day{'s' if age != 1 else ''} old on {today.isoformat()}"
         limit_words = f"error after {_words(limit.error_after)}" if past_error else \
             f"warn after {_words(limit.warn_after)}"
-        title = (f"source '{fact.source}' ({fact.column}) {since} ({limit_words}); "
-                 f"{_count(names)} read{'s' if len(names) == 1 else ''} it and show no data after it, not 0")
+        if names:
+            who = f"{_count(names)} read{'s' if len(names) == 1 else ''} it and show no data after it, not 0"
+        else:
+            who = "the contact policy reads it: touches and states after it are missing, not absent"
+        title = f"source '{fact.source}' ({fact.column}) {since} ({limit_words}); {who}"
         evidence = {"source": fact.source, "time_column": fact.column,
                     "last_data": fact.time.isoformat() if fact.time is not None else None,
                     "age_days": age, "as_of": today.isoformat(), "warn_after": _words(limit.warn_after),
@@ -69,6 +72,48 @@ def stale_sources(project: Project, last_data: list[LastData], today: dt.date) -
                            teams=tuple(sorted({project.metric(n).team for n in names})),
                            owner=source.owner or (metric_owner(project, first) if first else None),
                            evidence=evidence, location=source.at("time") if source.time else source.location))
+    return out
+
+
+def policy_last_data(project: Project, engine, today: dt.date, known: list[LastData]) -> list[LastData]:
+    """The last data time of each (source, time column) the contact policy reads and no metric does: one
+    small query each (no metric scan reads them). A column that cannot be read is left to the policy's
+    own findings."""
+    from sqlglot import exp
+
+    from accord.compute.relations import from_source, local_time
+    from accord.compute.run import source_schema
+    from accord.errors import Problem, UserError
+    policy = project.contact_policy
+    if policy is None:
+        return []
+    used = [(t.source, t.time) for t in policy.touches]
+    used += [(p.source, p.opened) for p in ([policy.cases] if policy.cases else []) + list(policy.states)]
+    if policy.outcome:
+        used.append((policy.outcome.source, policy.outcome.time))
+    seen = {(f.source, f.column.lower()) for f in known}
+    names = {s.name for s in project.sources}
+    out = []
+    for source, column in dict.fromkeys(used):
+        if source not in names or (source, column.lower()) in seen:
+            continue
+        try:
+            schema = source_schema(engine, project, project.source(source))
+            if schema.find(column) is None:
+                continue
+            local = exp.Cast(this=local_time(schema, column, project.settings.timezone, Problem("", 0, 0, "")),
+                             to=exp.DataType.build("TIMESTAMP"))
+        except UserError:
+            continue
+        after = exp.Cast(this=exp.Literal.string((today + dt.timedelta(days=1)).isoformat()),
+                         to=exp.DataType.build("TIMESTAMP")) if today < dt.date.max else None
+        query = exp.select(exp.alias_(exp.Max(this=local.copy()), "last")).from_(from_source(project, project.source(source)))
+        if after is not None:
+            query = query.where(exp.LT(this=local, expression=after))
+        last = engine.records(query)[0]["last"]
+        if isinstance(last, dt.date) and not isinstance(last, dt.datetime):
+            last = dt.datetime.combine(last, dt.time())
+        out.append(LastData(source, schema.find(column), last, ()))
     return out
 
 

@@ -42,10 +42,23 @@ class TimelineTouch:
     source: str
     key: str | None
     hits: tuple[Hit, ...] = ()
+    channel: str | None = None     # how it reached the customer (email, call, in-app), where the source says
+    subject: str | None = None     # what it was: subject, campaign name, title
 
     def as_dict(self) -> dict:
         return {"time": self.time.isoformat(), "team": self.team, "source": self.source, "key": self.key,
-                "hits": [h.as_dict() for h in self.hits]}
+                "channel": self.channel, "subject": self.subject, "hits": [h.as_dict() for h in self.hits]}
+
+    @property
+    def what(self) -> str:
+        """'Email · Pricing', 'in app · How are you finding Northwind?', or the source's name."""
+        return touch_words(self.channel, self.subject) or self.source.replace("_", " ")
+
+
+def touch_words(channel: str | None, subject: str | None) -> str:
+    """A touch's channel and subject as words: codes (first_reminder) read as words, names as written."""
+    parts = [p.replace("_", " ") if " " not in p else p for p in (channel, subject) if p]
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,10 @@ def build_timelines(log: ContactLog, engine, plan: RulePlan, states: dict[int, s
     table = table.filter(pc.is_in(table.column("customer"), value_set=pa.array(wanted, pa.string())))
     cols = {name: table.column(name).to_pylist() for name in table.column_names}
     keys = cols.get("k")
+    labels: dict[tuple[int, str], tuple[str | None, str | None]] = {}
+    query = log.labels(wanted) if keys else None
+    if query is not None:
+        labels = {(r["s"], r["k"]): (r["channel"], r["subject"]) for r in engine.records(query)}
     out = {c: Timeline(c, [], [], [], log.cutoff) for c in wanted}
     for customer, lo, hi in customer_rows(table):
         hits: list[list[Hit]] = [[] for _ in range(lo, hi)]
@@ -134,7 +151,8 @@ def build_timelines(log: ContactLog, engine, plan: RulePlan, states: dict[int, s
                         hits[i - lo].append(Hit(spec.name, spec.kind, True, states[spec.index]))
         out[customer].touches = [
             TimelineTouch(from_micros(cols["us"][i]), *source_of[cols["s"][i]], keys[i] if keys else None,
-                          tuple(hits[i - lo])) for i in range(lo, hi)]
+                          tuple(hits[i - lo]), *labels.get((cols["s"][i], keys[i] if keys else None), (None, None)))
+            for i in range(lo, hi)]
     periods = log.periods_of(None, wanted)
     if periods is not None:
         for r in sorted(engine.query(periods).to_pylist(), key=lambda r: (r["customer"], r["opened"], r["state"])):
@@ -169,7 +187,8 @@ def worst_stretch(rule, example: dict, line: Timeline) -> dict:
     entries = []
     for t in shown[-SHOWN:]:
         mine = [h for h in t.hits if h.rule == rule.name]
-        entry = {"time": t.time.isoformat(), "team": t.team, "source": t.source, "breaks": bool(mine)}
+        entry = {"time": t.time.isoformat(), "team": t.team, "source": t.source, "channel": t.channel,
+                 "subject": t.subject, "breaks": bool(mine)}
         if rule.kind == "cap":
             entry["suppressed"] = any(h.suppressed for h in mine)
         entries.append(entry)

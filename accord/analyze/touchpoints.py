@@ -358,7 +358,9 @@ def touchpoints(project: Project, engine, today: dt.date, customer: str | None =
 
     states = {k: r.state for k, r in results.items()}
     shown = list(dict.fromkeys(e["customer"] for r in results.values() for e in r.examples[:WORST]))
-    lines = build_timelines(log, engine, plan, states, touches, shown) if shown else {}
+    # the shown timelines read again with each touch's key, so that what it was (channel, subject) is known
+    lines = build_timelines(log, engine, plan, states, engine.query(detail_query(log, plan, shown, key=True)),
+                            shown) if shown else {}
     for res in results.values():
         res.worst = [worst_stretch(res, e, lines[e["customer"]]) for e in res.examples[:WORST]]
     if customer is not None:

@@ -240,6 +240,8 @@ class Touch(Model):
     team: str
     time: str
     customer: str | None = None
+    channel: str | None = None     # a column of the source, or `other_source.column` looked up by its key
+    subject: str | None = None     # the same: what the customer received (subject, campaign name, title)
 
 
 class Period(Model):

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from accord.analyze.timeline import touch_words
 from accord.words import plural, possessive
 from accord.render.svg import COLOURS, _attr, inline_svg, new_figure  # noqa: F401 (shared by the pages)
 from accord.render.text import format_value
@@ -305,7 +306,7 @@ def environment() -> Environment:
                        plural=plural, possessive=possessive)
     env.globals.update(STATUS_WORDS=STATUS_WORDS, contacts_chart=contacts_chart, bridge_steps=bridge_steps,
                        bridge_ends=bridge_ends, BRIDGE_STEPS=BRIDGE_STEPS, weekly_touches_chart=weekly_touches_chart,
-                       touches_legend=touches_legend)
+                       touches_legend=touches_legend, touch_words=touch_words)
     return env
 
 

@@ -181,7 +181,7 @@ def _days(line: Timeline, start: dt.datetime) -> list[tuple[dt.date, list[Entry]
     for t in line.touches:
         why = tuple(h.rule + (" (a real-time cap would have stopped it)" if h.kind == "cap" and h.suppressed else "")
                     for h in t.hits)
-        entries.append(Entry(t.time, f"{t.team} · {t.source}", "hit" if t.hits else "touch", t.key, why))
+        entries.append(Entry(t.time, f"{t.team} · {t.what}", "hit" if t.hits else "touch", t.key, why))
     days: dict[dt.date, list[Entry]] = {}
     for e in sorted((e for e in entries if e.time >= start), key=lambda e: (e.time, e.kind != "period")):
         days.setdefault(e.time.date(), []).append(e)

@@ -129,7 +129,10 @@ def _timeline(out: Console, line: Timeline) -> None:
     for o in line.outcomes:
         events.append((o, 2, Text("outcome", style="bold magenta")))
     for t in line.touches:
-        text = Text(f"{t.team:<12} {t.source}" + (f"  {t.key}" if t.key else ""))
+        if t.channel or t.subject:
+            text = Text.assemble(f"{t.team:<12} {t.what}", (f"  {t.source} {t.key or ''}".rstrip(), "dim"))
+        else:
+            text = Text(f"{t.team:<12} {t.source}" + (f"  {t.key}" if t.key else ""))
         for h in t.hits:
             why = {"cap": "over the cap" + (", would be stopped" if h.suppressed else ""),
                    "block": h.state, "quiet": "quiet hours"}[h.kind]
