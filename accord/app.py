@@ -104,6 +104,7 @@ def load_and_validate(folder: Path) -> Validation:
     from accord.compute.datachecks import data_problems
     from accord.engine import EngineError, EngineQueryError
     from accord.project.loader import load_project
+    from accord.sql.errors import FragmentError
     try:
         project = load_project(folder)
     except UserError as e:
@@ -114,7 +115,7 @@ def load_and_validate(folder: Path) -> Validation:
         try:
             with engine(partial) as opened:
                 problems += data_problems(partial, opened)[0]
-        except (UserError, EngineError, EngineQueryError):
+        except (UserError, EngineError, EngineQueryError, FragmentError):
             pass      # the data cannot be read yet: the load problems say enough
         raise UserError(problems) from None
     return validate(project)

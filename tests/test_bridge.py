@@ -251,7 +251,7 @@ def test_html_is_one_offline_file_with_the_waterfall(project, tmp_path):
     assert "<svg" in html and "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
     assert "1 opportunity exists only in marketing automation" in html
     assert "is left out by marketing's rule" not in html  # b has no clauses, so no step blames one
-    assert "counted by b is left out by sales's rule 'tests'" in html
+    assert "counted by b is left out by sales' rule 'tests'" in html
     assert html.count("<tr>") == 2 + len(json.loads(subprocess.run(
         [sys.executable, "-m", "accord.cli", "reconcile", "a", "b", "--period", "2026-Q2", "--project",
          str(project.root), "--format", "json"], capture_output=True, text=True).stdout)["steps"]) + 1

@@ -5,10 +5,13 @@ from accord.words import possessive
 
 
 def compact(value: float, unit: str | None = None) -> str:
-    """−$1.26M, +37, +4.2k: signed and short."""
+    """−$1.26M, +37, +$4.2k: signed and short. A count under a million is written whole (−1,609), as the
+    records each step counts are, so one bridge never mixes −1.61k with 1,609."""
     sign = "−" if value < 0 else "+"
     v = abs(value)
     prefix = {"usd": "$", "eur": "€", "gbp": "£"}.get(unit or "", "")
+    if unit in (None, "count") and v < 1e6 and float(v).is_integer():
+        return f"{sign}{v:,.0f}"
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if v >= size:
             return f"{sign}{prefix}{v / size:.3g}{suffix}"

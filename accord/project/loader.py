@@ -109,9 +109,7 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
         problems += file_sources_refused(project, "PostgreSQL")
     if problems:
         error = UserError(problems)
-        # what validate may still check against the data: the loaded definitions and the lenient ones
-        error.partial = None if config is None else project.model_copy(
-            update={"metrics": tuple(sections["metrics"]) + tuple(partial)})
+        error.partial = None if config is None else _checkable(project, sections["metrics"] + partial, problems)
         raise error
     return project
 
@@ -276,6 +274,24 @@ def _lenient(model: type[BaseModel], node: dict, extra: dict) -> Any:
                 else:
                     return None
     return None
+
+
+def _checkable(project: Project, metrics: list, problems: list[Problem]) -> Project | None:
+    """What `validate` may still check against the data when the load failed: the sources read from a file
+    or a table that have no problem of their own (never a `sql:` source: its SQL may be what was refused),
+    and the metrics over them, the lenient ones included. None when no such source is left."""
+    at = {(p.file, p.line) for p in problems}
+
+    def clean(s) -> bool:
+        lines = {s.location.line} | {pos[0] for pos in s.positions.values()}
+        return not s.sql and not any((s.location.file, line) in at for line in lines)
+
+    sources = tuple(s for s in project.sources if clean(s))
+    if not sources:
+        return None
+    names = {s.name for s in sources}
+    kept = tuple(m for m in metrics if m.kind == "simple" and m.source in names)
+    return project.model_copy(update={"sources": sources, "metrics": kept})
 
 
 def partial_problems(project: Project, partial: list, names: NameCheck) -> list[Problem]:
