@@ -252,6 +252,8 @@ def test_html_is_one_offline_file_with_the_waterfall(project, tmp_path):
     assert "1 opportunity exists only in marketing automation" in html
     assert "is left out by marketing's rule" not in html  # b has no clauses, so no step blames one
     assert "counted by b is left out by sales' rule 'tests'" in html
+    # a phone gets the same bars drawn at its width with short labels (A, 1…n, B); the table numbers the steps
+    assert html.count("<svg") == 2 and '<div class="only-narrow">' in html and '<div class="only-wide">' in html
     assert html.count("<tr>") == 2 + len(json.loads(subprocess.run(
         [sys.executable, "-m", "accord.cli", "reconcile", "a", "b", "--period", "2026-Q2", "--project",
          str(project.root), "--format", "json"], capture_output=True, text=True).stdout)["steps"]) + 1

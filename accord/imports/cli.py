@@ -49,7 +49,7 @@ def dbt(folder: Path = typer.Argument(..., help="The dbt project (holds dbt_proj
 @export_app.command("dbt")
 @user_errors
 def export_dbt(project: Path = ProjectOpt,
-               out: Optional[Path] = typer.Option(None, "--out", help="Folder to write to, inside a dbt project's "
+               out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Folder to write to, inside a dbt project's "
                                                   "model-paths (default: target/dbt in the project).")):
     """Metrics with an exact dbt equivalent as dbt models, semantic models and metrics; the rest listed."""
     proj = app_api.load(project)

@@ -21,6 +21,6 @@ def bridge_text(out: Console, data: dict, entity: str | None, unit: str | None, 
                   style="bold")
     out.print(table)
     gap = data["gap"]
-    rel = f" ({gap / a['value']:+.1%} of {a['metric']})" if a["value"] else ""
+    rel = f" ({gap / a['value']:+.1%} of {a['metric']})".replace("-", "−") if a["value"] else ""
     out.print(f"gap {compact(gap, unit)}{rel}, explained by {len(data['steps'])} step"
               f"{'s' if len(data['steps']) != 1 else ''}")

@@ -8,7 +8,10 @@ from accord.render.html import COLOURS, new_figure, inline_svg
 
 
 def waterfall_svg(start: tuple[str, float], steps: list[tuple[str, float]], end: tuple[str, float],
-                  unit: str | None, salt: str, width: float = 640) -> Markup:
+                  unit: str | None, salt: str, width: float = 640, label_share: float = 0.36,
+                  value_share: float = 0.14) -> Markup:
+    """`label_share` and `value_share`: the parts of the width left of the bars (step labels) and right of
+    them (values)."""
     rows: list[tuple[str, float, float, str, str]] = []   # label, left, length, colour, value text
     running = start[1]
     rows.append((start[0], min(0.0, running), abs(running), COLOURS["line"], compact(running, unit).lstrip("+")))
@@ -20,7 +23,7 @@ def waterfall_svg(start: tuple[str, float], steps: list[tuple[str, float]], end:
     rows.append((end[0], min(0.0, end[1]), abs(end[1]), COLOURS["line"], compact(end[1], unit).lstrip("+")))
     height = 26 * len(rows) + 16
     fig = new_figure(width, height)
-    ax = fig.add_axes((0.36, 8 / height, 0.5, 1 - 16 / height))
+    ax = fig.add_axes((label_share, 8 / height, 1 - value_share - label_share, 1 - 16 / height))
     ys = list(range(len(rows)))[::-1]
     ax.barh(ys, [r[2] for r in rows], left=[r[1] for r in rows], color=[r[3] for r in rows], height=0.62)
     ax.set_yticks(ys, [r[0] if len(r[0]) <= 44 else r[0][:43] + "…" for r in rows])
