@@ -250,6 +250,16 @@ def store(project: Project):
     return open_store(project.root)
 
 
+def store_if_any(project: Project):
+    """The project's store when there is one (`ACCORD_STORE`, or .accord/accord.db already made); None, and
+    nothing created, otherwise: for commands that only read it."""
+    import os
+    from accord.store import ENV
+    if os.environ.get(ENV, "").strip() or (project.root / ".accord" / "accord.db").exists():
+        return store(project)
+    return None
+
+
 def add_user(project: Project, db, email: str, role: str, password: str | None):
     """An account for someone the project names (any email may be a viewer)."""
     from accord.store import accounts
@@ -316,7 +326,7 @@ def smtp_settings(project: Project):
 def unsubscribe_link(project: Project, db, person: str) -> str | None:
     """The signed link that stops `person`'s digests; None without `serve.base_url`."""
     base = project.config.serve.base_url
-    if not base:
+    if not base or db is None:
         return None
     from accord.store import accounts
     from accord.store.digests import unsubscribe_token
@@ -332,6 +342,95 @@ def send_digests(project: Project, db, built: Digests, render: Callable, tries: 
     sender = digest_sender(project)
     return send.send_all(db, smtp, sender, list(built.digests), render, send.TRIES if tries is None else tries,
                          send.PAUSE if pause is None else pause)
+
+
+RUN_TAKEN_FOR = dt.timedelta(minutes=30)   # a day's run not finished by then may be taken over by another process
+
+
+def digest_due(project: Project, now: dt.datetime) -> dt.date | None:
+    """The day whose digests are due at `now` (an aware time): today in settings.timezone once it is past
+    `digest.at`; None before that, or when smtp: or digest.from is missing."""
+    from zoneinfo import ZoneInfo
+    if project.config.smtp is None or not project.config.digest.from_:
+        return None
+    local = now.astimezone(ZoneInfo(project.settings.timezone))
+    hour, minute = (int(x) for x in project.config.digest.at.split(":"))
+    return local.date() if (local.hour, local.minute) >= (hour, minute) else None
+
+
+def take_digest_run(db, day: dt.date, now: dt.datetime) -> bool:
+    """Take the day's run for this process: False when another process has it (or finished it). A run left
+    unfinished longer than RUN_TAKEN_FOR is taken over; the per-person claims still stop any second send."""
+    from accord.store.digests import claimant
+    key = f"digest-run:{day.isoformat()}"
+    mine = f"running {now.isoformat()} {claimant()}"
+    with db.transaction() as cur:
+        db.run(cur, "SELECT value FROM settings WHERE key = ?", (key,))
+        row = cur.fetchone()
+        if row is None:
+            db.run(cur, "INSERT INTO settings (key, value) VALUES (?, ?)", (key, mine))
+            return True
+        state, _, rest = row[0].partition(" ")
+        started = dt.datetime.fromisoformat(rest.split(" ")[0]) if state == "running" else None
+        if started is None or now - started < RUN_TAKEN_FOR:
+            return False
+        db.run(cur, "UPDATE settings SET value = ? WHERE key = ? AND value = ?", (mine, key, row[0]))
+        return cur.rowcount == 1
+
+
+def finish_digest_run(db, day: dt.date, summary: str) -> None:
+    db.execute("UPDATE settings SET value = ? WHERE key = ?", (f"done {summary}", f"digest-run:{day.isoformat()}"))
+
+
+def send_due_digests(project: Project, db, render_for: Callable, now: dt.datetime | None = None):
+    """One tick of `accord serve`'s scheduler: when the day's digests are due and no process has taken the
+    day's run, build and send them (the day is the clock's, in settings.timezone; data up to the end of the
+    day before). The outcome, or None when nothing was due or another process has the run.
+    `render_for(project, db)` gives the renderer."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    day = digest_due(project, now)
+    if day is None or not take_digest_run(db, day, now):
+        return None
+    built = digests(project, day, None, db)
+    outcome = send_digests(project, db, built, render_for(project, db))
+    finish_digest_run(db, day, f"sent {len(outcome.sent)}, failed {len(outcome.failed)}, "
+                               f"unknown {len(outcome.unknown)}")
+    return outcome
+
+
+def sign_in_links_enabled(project: Project) -> bool:
+    """Sign-in links by email need smtp:, digest.from (the sender) and serve.base_url (the link's address)."""
+    return bool(project.config.smtp and project.config.digest.from_ and project.config.serve.base_url)
+
+
+def send_sign_in_link(project: Project, db, email: str, address: str) -> str:
+    """Email a one-time sign-in link (15 minutes, once) to `email` when it has an account. What happened:
+    "sent", "no-account", "limited" (too many asked lately) or "failed: why". Every ask counts against the
+    limits, whether or not the account exists; the page says the same for sent and no-account."""
+    from accord.mail import Connection, MailError, plain_message
+    from accord.store import accounts, sign_in_links
+    if not sign_in_links_enabled(project):
+        raise UserError("sign-in links are off: they need smtp:, digest.from and serve.base_url in accord.yml")
+    email = accounts.normal_email(email)
+    if sign_in_links.limited(db, email, address):
+        return "limited"
+    sign_in_links.asked(db, email, address)
+    if accounts.get_account(db, email) is None:
+        return "no-account"
+    token = sign_in_links.create(db, email)
+    link = f"{project.config.serve.base_url.rstrip('/')}/sign-in/link/{token}"
+    minutes = int(sign_in_links.LIFETIME.total_seconds() // 60)
+    msg = plain_message(project.config.digest.from_, email, f"Sign in to {project.name}",
+                        f"Open this link to sign in to accord ({project.name}) as {email}:\n\n{link}\n\n"
+                        f"It works once, for {minutes} minutes. If you did not ask for it, ignore this email.\n")
+    conn = Connection(project.config.smtp)
+    try:
+        conn.send(msg, project.config.digest.from_, email)
+    except MailError as e:
+        return f"failed: {e}"
+    finally:
+        conn.close()
+    return "sent"
 
 
 # ---------------------------------------------------------------- a person's writes, guarded and committed

@@ -36,7 +36,9 @@ def digest(project: Path = typer.Option(Path("."), "--project", "-p", help="Proj
     day_opt = app_api.parse_date(as_of, "--as-of")
     proj = app_api.load(project)
     day = app_api.today(proj, day_opt)
-    db = app_api.store(proj)
+    # building reads the store (each person's last digest, who unsubscribed) only when there is one; sending
+    # makes it, since it records every send
+    db = app_api.store(proj) if send else app_api.store_if_any(proj)
     if send:
         sender = app_api.digest_sender(proj)
         app_api.smtp_settings(proj)

@@ -159,3 +159,18 @@ def _why(e: BaseException) -> str:
         return _reply(e)
     text = " ".join(str(e).split()) or type(e).__name__
     return text
+
+
+def plain_message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
+    """A short plain-text email with Date and Message-ID."""
+    import datetime as dt
+    from email.utils import format_datetime, make_msgid
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "accord.invalid")
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body, cte="quoted-printable")
+    return msg

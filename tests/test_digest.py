@@ -201,6 +201,10 @@ def test_the_html_part_fits_600_px_in_chromium(messages, tmp_path, browser):
         assert layout_problems(page) == [], person
         widths = page.evaluate("() => [...document.images].map(i => i.getBoundingClientRect().right)")
         assert widths and max(widths) <= 600
+        # no text spills out of its table cell or past the 600 px
+        spill = page.evaluate("""() => [...document.querySelectorAll('td, th')].filter(
+            c => c.scrollWidth > c.clientWidth + 1 || c.getBoundingClientRect().right > 600).map(c => c.textContent)""")
+        assert spill == [], person
         page.close()
 
 

@@ -56,7 +56,7 @@ class NumberCard:
 
 @dataclass(frozen=True)
 class Change:
-    kind: str                 # "new", "resolved", "decision", "definition", "stale"
+    kind: str                 # "new", "open" (first digest), "resolved", "decision", "definition", "stale"
     text: str
     severity: str | None = None
     impact: tuple[dict, ...] = ()
@@ -168,12 +168,19 @@ def head_commit(project: Project) -> str | None:
 class Day:
     """The analyses of one day, run once and cut per person."""
 
-    def __init__(self, project: Project, day: dt.date, check: CheckResult, report: Report, tree, engine):
+    def __init__(self, project: Project, day: dt.date, check: CheckResult, report: Report, tree, engine,
+                 people: dict[str, tuple[str, ...]] | None = None):
         self.project, self.day, self.check, self.report, self.tree, self.engine = \
             project, day, check, report, tree, engine
         self.views = {v.name: v for v in report.metrics}
-        self.numbers = Numbers(project, engine, day, [m.name for m in project.metrics])
         self.leader_teams = {m.team for m in project.metrics if m.level == "company"}
+        shown: set[str] = set()
+        for person, teams in (people or {}).items():      # compute only the numbers someone is shown
+            if self.is_leader(person, teams):
+                shown |= {m.name for m in project.metrics if m.level == "company"}
+            else:
+                shown |= {m.name for m in self.mine(person, teams)}
+        self.numbers = Numbers(project, engine, day, [m.name for m in project.metrics if m.name in shown])
         self.commit = head_commit(project)
         from accord.project.fingerprint import fingerprint
         self.prints = {m.name: fingerprint(project, m) for m in project.metrics}
@@ -239,7 +246,7 @@ class Day:
             if f.code == "stale-source":
                 out.append(Change("stale", f.title, f.severity))
             elif key not in before:
-                out.append(Change("new", f.title, f.severity))
+                out.append(Change("new" if last else "open", f.title, f.severity))
         for key in sorted(before - set(now)):
             out.append(Change("resolved", titles[key]))
         since = dt.date.fromisoformat(last.day) if last else self.day - dt.timedelta(days=1)
@@ -260,12 +267,13 @@ class Day:
         impact: dict[str, list[dict]] = {}
         rev = last.memo.get("commit")
         if rev and self.commit and rev != self.commit:
+            from accord.errors import UserError
             try:
                 from accord.analyze.drift import diff
                 from accord.project.history import load_at_revision
                 d = diff(load_at_revision(self.project, rev), self.project, rev, self.engine, self.day)
                 impact = {c.metric: c.impact for c in d.changed}
-            except Exception:       # an old revision that no longer loads: say the change, without numbers
+            except UserError:       # the last digest's revision is gone or no longer loads: the change, no numbers
                 impact = {}
         return [Change("definition", f"The definition of {self.project.label_of(n)} ({n}) changed since your "
                                      "last digest", None, tuple(impact.get(n, ())[-1:]))
@@ -352,6 +360,6 @@ def build_digests(project: Project, day: dt.date, check: CheckResult, report: Re
     if tree is None and any(m.parents for m in project.metrics):
         from accord.analyze.tree import build_tree
         tree = build_tree(project, engine, day)
-    d = Day(project, day, check, report, tree, engine)
     known = people(project)
+    d = Day(project, day, check, report, tree, engine, {p: known.get(p, ()) for p in chosen.people})
     return [d.digest(p, known.get(p, ()), last_sent(p)) for p in chosen.people]

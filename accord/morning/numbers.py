@@ -32,6 +32,8 @@ class Figure:
     complete: bool
     through: dt.date          # the last day of data it covers
     stale: bool = False       # after the last data of a source it reads: no data, not 0
+    days: int = 1             # days of the period it covers, up to `through`
+    length: int = 1           # days in the period
 
 
 @dataclass(frozen=True)
@@ -126,9 +128,10 @@ class Numbers:
         row = self._rows.get((grain, as_of), {}).get((metric, start))
         end = cal.next(start) - dt.timedelta(days=1)
         through = min(as_of, end)
+        days, length = (through - start).days + 1, (end - start).days + 1
         if row is None:      # no data in any period up to here
-            return Figure(metric, grain, cal.label(start), as_of, None, through == end, through)
-        return Figure(metric, grain, row.period, as_of, row.value, through == end, through, row.stale)
+            return Figure(metric, grain, cal.label(start), as_of, None, through == end, through, False, days, length)
+        return Figure(metric, grain, row.period, as_of, row.value, through == end, through, row.stale, days, length)
 
     def of(self, m: Metric) -> MetricNumbers:
         y = self.yesterday

@@ -45,13 +45,17 @@ def _day(day: dt.date) -> str:
 
 def _when(c: Comparison) -> tuple[str, str]:
     """The two periods compared, in words: ("Sun 4 Oct 2026", "Sat 3 Oct 2026") or ("2026-W40, 7 of 7 days", …)."""
-    return _period(c.current), _period(c.previous)
+    return _period(c.current, True), _period(c.previous)
 
 
-def _period(f) -> str:
+def _period(f, current: bool = False) -> str:
+    """A figure's period in words; the current one says how much of it has passed."""
     if f.grain == "day":
         return _day(f.through)
-    return f"{f.period} through {f.through.day} {f.through:%b}" + ("" if f.complete else " (not complete)")
+    words = f"{f.period} through {f.through.day} {f.through:%b}"
+    if current:
+        words += ", complete" if f.complete else f", {f.days} of {f.length} days"
+    return words
 
 
 def _pace_words(card: NumberCard) -> str | None:
@@ -91,12 +95,17 @@ def text(d: Digest, links: Links = Links()) -> str:
     for card in d.numbers:
         v = card.view
         lines.append(f"* {v.label} ({v.name}, {v.team}){' - ' + links.metric(v.name) if links.base else ''}")
+        groups: dict[tuple[str, str], list[Comparison]] = {}
         for c in card.numbers.comparisons:
-            now, before = _when(c)
-            change = change_shown(c, v.unit)
-            lines.append(f"    {c.what}, {now}: {shown(c.current.value, v.unit)}"
-                         f" | {c.against}, {before}: {shown(c.previous.value, v.unit)}"
-                         + (f" | {change}" if change else ""))
+            groups.setdefault((c.what, c.current.period), []).append(c)
+        for (what, _), cs in groups.items():
+            now = _period(cs[0].current, True)
+            against = []
+            for c in cs:
+                change = change_shown(c, v.unit)
+                against.append(f"{c.against} ({_period(c.previous)}) {shown(c.previous.value, v.unit)}"
+                               + (f", {change}" if change else ""))
+            lines.append(f"    {what}, {now}: {shown(cs[0].current.value, v.unit)}; " + "; ".join(against))
         for words in (_pace_words(card), _last_period(card)):
             if words:
                 lines.append(f"    {words}")
@@ -105,7 +114,7 @@ def text(d: Digest, links: Links = Links()) -> str:
         for f in d.feeds:
             lines.append(f"* {_label(d, f.metric)} feeds {f.parent_label}: the link {f.words}.")
             lines.append(f"    {f.kpi_label}: {shown(f.kpi_value, f.kpi_unit)} in {f.kpi_period or 'no period'}, "
-                         f"trend {f.kpi_trend}.")
+                         f"{f.kpi_trend}.")
     if d.items:
         lines += ["", "THE FIVE MOST IMPORTANT OPEN ITEMS"]
         for i in d.items:
@@ -132,7 +141,7 @@ def _label(d: Digest, name: str) -> str:
     return next((c.view.label for c in d.numbers if c.view.name == name), name)
 
 
-CHANGE_WORDS = {"new": "New finding", "resolved": "Resolved", "decision": "Decision", "definition": "Definition",
+CHANGE_WORDS = {"new": "New finding", "open": "Open finding", "resolved": "Resolved", "decision": "Decision", "definition": "Definition",
                 "stale": "Stale source"}
 
 
@@ -163,6 +172,7 @@ _CSS = {
     "td": "padding:3px 4px;border-bottom:1px solid #eaeef2;vertical-align:top;word-wrap:break-word;"
           "overflow-wrap:anywhere;",
     "num": "padding:3px 4px;border-bottom:1px solid #eaeef2;text-align:right;white-space:nowrap;",
+    "change": "padding:3px 4px;border-bottom:1px solid #eaeef2;text-align:right;word-wrap:break-word;",
     "li": "margin:0 0 6px 0;",
     "good": "color:#1a7f37;", "bad": "color:#cf222e;",
 }
@@ -195,9 +205,9 @@ def _card_html(card: NumberCard, chart_cid: str | None, links: Links) -> str:
                     + _value_cell(c.current, v.unit)
                     + f"<td{_s('td')}><span{_s('small')}>{escape(c.against)}, {escape(before)}</span></td>"
                     + _value_cell(c.previous, v.unit)
-                    + f'<td{_s("num")}><span style="{_CSS[tone] if tone else ""}">{escape(change)}</span></td></tr>')
-    out.append(f'<table role="presentation"{_s("table")}><colgroup><col style="width:28%"><col style="width:17%">'
-               f'<col style="width:28%"><col style="width:17%"><col style="width:10%"></colgroup>'
+                    + f'<td{_s("change")}><span style="{_CSS[tone] if tone else ""}">{escape(change)}</span></td></tr>')
+    out.append(f'<table role="presentation"{_s("table")}><colgroup><col style="width:26%"><col style="width:16%">'
+               f'<col style="width:26%"><col style="width:16%"><col style="width:16%"></colgroup>'
                f"<tr><th{_s('th')}>Period</th><th{_s('th')}>Value</th><th{_s('th')}>Compared with</th>"
                f"<th{_s('th')}>Value</th><th{_s('th')}>Change</th></tr>{''.join(rows)}</table>")
     for words in (_pace_words(card), _last_period(card)):
@@ -229,7 +239,7 @@ def html(d: Digest, links: Links = Links(), charts: dict[str, str] | None = None
         for f in d.feeds:
             parts.append(f'<li{_s("li")}><b>{escape(_label(d, f.metric))}</b> feeds {escape(f.parent_label)}: the '
                          f"link {escape(f.words)}.<br><span{_s('small')}>{escape(f.kpi_label)}: "
-                         f"{escape(shown(f.kpi_value, f.kpi_unit))} in {escape(f.kpi_period or 'no period')}, trend "
+                         f"{escape(shown(f.kpi_value, f.kpi_unit))} in {escape(f.kpi_period or 'no period')}, "
                          f"{escape(f.kpi_trend)}.</span></li>")
         parts.append("</ul>")
     if d.items:

@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 
-def create_app(root: Path, *, warm: bool = True):
+def create_app(root: Path, *, warm: bool = True, digests: bool = True):
     from accord.web.server import build
-    return build(Path(root), warm=warm)
+    return build(Path(root), warm=warm, digests=digests)
 
 
 def from_environment():

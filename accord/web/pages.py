@@ -30,7 +30,14 @@ def _computing(request: Request, what: str) -> HTMLResponse:
 
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str = "/"):
-    return render(request, "sign_in.html.j2", {"next": _local(next), "error": None, "email": ""})
+    return render(request, "sign_in.html.j2", {"next": _local(next), "error": None, "email": "",
+                                               **_links(request)})
+
+
+def _links(request: Request) -> dict:
+    """Whether the page offers a sign-in link by email (smtp:, digest.from and serve.base_url are set)."""
+    _, project = site_of(request).project()
+    return {"links": app.sign_in_links_enabled(project), "sent": None}
 
 
 @router.post("/sign-in")
@@ -45,7 +52,8 @@ async def sign_in(request: Request):
         error = ("Too many failed attempts. Wait 15 minutes and try again." if limited else
                  "That email and password do not match an account.")
         return render(request, "sign_in.html.j2", {"next": _local(data.get("next", "/")), "error": error,
-                                                   "email": email}, status=429 if limited else 401)
+                                                   "email": email, **_links(request)},
+                      status=429 if limited else 401)
     audit.record(site.db, accounts.normal_email(email), "sign-in", address)
     response = redirect(_local(data.get("next", "/")))
     response.set_cookie(SESSION_COOKIE, accounts.sign(site.key, token), httponly=True, samesite="lax",

@@ -1,6 +1,8 @@
 """The ASGI app: the routers, the middleware, and the error pages (403 logged, 4xx never a 500)."""
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,7 +17,7 @@ from accord.web.security import BodyLimit, Guard
 from accord.web.site import Site
 
 
-def build(root: Path, warm: bool = True) -> FastAPI:
+def build(root: Path, warm: bool = True, digests: bool = True) -> FastAPI:
     site = Site(root)
     web = FastAPI(title="accord", version="1", openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None)
     web.state.site = site
@@ -23,8 +25,9 @@ def build(root: Path, warm: bool = True) -> FastAPI:
     web.add_middleware(BodyLimit)        # added last, so it runs first
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from accord.web import api, pages
+    from accord.web import api, links, pages
     web.include_router(api.router)
+    web.include_router(links.router)
     web.include_router(pages.router)
 
     @web.exception_handler(Refused)
@@ -55,12 +58,19 @@ def build(root: Path, warm: bool = True) -> FastAPI:
         return render(request, "problem.html.j2", {"title": titles.get(exc.status_code, "Refused"),
                                                    "lines": [str(exc.detail)]}, status=exc.status_code)
 
+    stop = threading.Event()
+
     @web.on_event("shutdown")
     def close() -> None:
+        stop.set()
         site.close()
 
+    config = site.project()[1].config
+    if digests and config.smtp is not None and config.digest.from_:
+        # the morning digest, sent at digest.at by whichever serving process takes the day's run
+        threading.Thread(target=_digest_schedule, args=(site, stop), daemon=True, name="accord-digest").start()
+
     if warm:       # start computing at once, so that the first page is served from the results
-        import threading
         threading.Thread(target=_warm, args=(site,), daemon=True, name="accord-warm").start()
     return web
 
@@ -77,3 +87,34 @@ def _warm(site: Site) -> None:
     for m in overview.report.company:
         env.filters["trend"](m)
 
+
+
+DIGEST_TICK = 60     # seconds between looks at the clock
+
+
+def render_digest_for(project, db):
+    """How `accord serve` renders a digest: the email with links to this site and a signed unsubscribe link."""
+    from accord import app
+    from accord.render import digest as render_digest
+    sender = app.digest_sender(project)
+    base = project.config.serve.base_url
+    return lambda d: render_digest.message(d, sender, render_digest.Links(base, app.unsubscribe_link(project, db,
+                                                                                                     d.person)))
+
+
+def _digest_schedule(site: Site, stop: threading.Event) -> None:
+    """Every minute: when the day's digests are due (digest.at in settings.timezone), send them unless another
+    process has; failures are one line each on stderr, like `accord digest --send`."""
+    from accord import app
+    while not stop.wait(DIGEST_TICK):
+        try:
+            outcome = app.send_due_digests(site.project()[1], site.db, render_digest_for)
+        except UserError as e:
+            outcome = None
+            for line in e.lines():
+                print(f"accord serve: digest: {line}", file=sys.stderr)
+        except Exception as e:      # the schedule must outlive one bad morning; the next tick tries again
+            outcome = None
+            print(f"accord serve: digest: {type(e).__name__}: {e}", file=sys.stderr)
+        for line in outcome.lines() if outcome is not None else ():
+            print(f"accord serve: digest: {line}", file=sys.stderr)
