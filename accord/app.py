@@ -365,11 +365,11 @@ def take_digest_run(db, day: dt.date, now: dt.datetime) -> bool:
     key = f"digest-run:{day.isoformat()}"
     mine = f"running {now.isoformat()} {claimant()}"
     with db.transaction() as cur:
+        db.run(cur, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, mine))
+        if cur.rowcount == 1:
+            return True
         db.run(cur, "SELECT value FROM settings WHERE key = ?", (key,))
         row = cur.fetchone()
-        if row is None:
-            db.run(cur, "INSERT INTO settings (key, value) VALUES (?, ?)", (key, mine))
-            return True
         state, _, rest = row[0].partition(" ")
         started = dt.datetime.fromisoformat(rest.split(" ")[0]) if state == "running" else None
         if started is None or now - started < RUN_TAKEN_FOR:

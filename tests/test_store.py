@@ -163,3 +163,32 @@ def test_the_cache_builds_once_per_key_and_refuses_a_forged_row(db):
     import pickle
     db.execute("UPDATE cache SET value = ?", (b"\0" * 32 + pickle.dumps({"value": "forged"}),))
     assert cache.cached(db, key, "report", "h2", "2026-10-05", build) == {"value": 4}
+
+
+def test_a_digest_is_claimed_once_even_by_racing_threads_and_failed_ones_may_be_claimed_again(db):
+    import threading
+
+    from accord.store import digests as sent
+    wins = []
+
+    def claim():
+        ok, _ = sent.claim(db, "kim@acme.example", "2026-03-02", "<m@acme.example>", {"findings": {}})
+        wins.append(ok)
+
+    threads = [threading.Thread(target=claim) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False] * 5 + [True]
+    assert [(r.person, r.state) for r in sent.unknown(db)] == [("kim@acme.example", "sending")]
+    sent.finish(db, "kim@acme.example", "2026-03-02", error="550 mailbox unavailable")
+    assert sent.claim(db, "kim@acme.example", "2026-03-02", "<m@acme.example>", {}) == (True, None)
+    sent.finish(db, "kim@acme.example", "2026-03-02")
+    ok, record = sent.claim(db, "kim@acme.example", "2026-03-02", "<m@acme.example>", {})
+    assert not ok and (record.state, record.attempts) == ("sent", 2)
+    assert sent.last_sent(db, "kim@acme.example", "2026-03-03").day == "2026-03-02"
+    assert sent.last_sent(db, "kim@acme.example", "2026-03-02") is None
+    sent.unsubscribe(db, "kim@acme.example")
+    sent.unsubscribe(db, "kim@acme.example")
+    assert sent.unsubscribed(db) == {"kim@acme.example"}

@@ -47,13 +47,14 @@ def claim(db: Database, person: str, day: str, message_id: str, memo: dict) -> t
     """Claim the digest of `person` for `day` before sending it: (True, None) when this run may send it;
     (False, the record) when it was sent, or is being sent or was left unknown by another run."""
     with db.transaction() as cur:
-        db.run(cur, f"SELECT {_COLUMNS} FROM digests WHERE person = ? AND day = ?", (person, day))
-        row = cur.fetchone()
-        if row is None:
-            db.run(cur, f"INSERT INTO digests ({_COLUMNS}) VALUES (?, ?, ?, ?, 1, ?, ?, NULL, NULL, ?)",
-                   (person, day, SENDING, message_id, claimant(), now(), json.dumps(memo, sort_keys=True)))
+        # the insert is the claim: of several processes inserting at once, exactly one row goes in
+        db.run(cur, f"INSERT INTO digests ({_COLUMNS}) VALUES (?, ?, ?, ?, 1, ?, ?, NULL, NULL, ?) "
+                    "ON CONFLICT (person, day) DO NOTHING",
+               (person, day, SENDING, message_id, claimant(), now(), json.dumps(memo, sort_keys=True)))
+        if cur.rowcount == 1:
             return True, None
-        found = _record(tuple(row))
+        db.run(cur, f"SELECT {_COLUMNS} FROM digests WHERE person = ? AND day = ?", (person, day))
+        found = _record(tuple(cur.fetchone()))
         if found.state != FAILED:
             return False, found
         db.run(cur, "UPDATE digests SET state = ?, message_id = ?, attempts = attempts + 1, claimed_by = ?, "
@@ -88,10 +89,8 @@ def unknown(db: Database) -> list[Record]:
 
 
 def unsubscribe(db: Database, person: str) -> None:
-    with db.transaction() as cur:
-        db.run(cur, "SELECT 1 FROM digest_unsubscribed WHERE person = ?", (person,))
-        if cur.fetchone() is None:
-            db.run(cur, "INSERT INTO digest_unsubscribed (person, at) VALUES (?, ?)", (person, now()))
+    db.execute("INSERT INTO digest_unsubscribed (person, at) VALUES (?, ?) ON CONFLICT (person) DO NOTHING",
+               (person, now()))
 
 
 def resubscribe(db: Database, person: str) -> None:
