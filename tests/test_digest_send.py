@@ -202,3 +202,13 @@ def test_digest_out_writes_one_file_per_person_in_each_format(shop, tmp_path, ma
     page = (tmp_path / "html" / "ana@x.example.html").read_text()      # revenue has two complete months
     assert 'src="cid:' not in page and 'src="data:image/png;base64,' in page
     assert mailbox.received == []           # building never sends
+
+
+def test_a_delivery_left_unknown_is_listed_on_its_day_only(shop, mailbox):
+    project, db, built = _build(shop, ["ana@x.example"])
+    assert sent_store.claim(db, "ana@x.example", DAY.isoformat(), "<x@y>", {})[0]     # a run died mid-send
+    same_day = app.send_digests(project, db, built, _message, pause=0.01)
+    assert [p for p, _, _ in same_day.unknown] == ["ana@x.example"] and mailbox.received == []
+    tomorrow = app.digests(project, DAY + dt.timedelta(days=1), ["ana@x.example"], db)
+    next_day = app.send_digests(project, db, tomorrow, _message, pause=0.01)
+    assert next_day.sent == ["ana@x.example"] and next_day.lines() == []

@@ -50,9 +50,9 @@ def send_all(db, smtp, sender: str, digests: list[Digest], render: Callable[[Dig
              tries: int = TRIES, pause: float = PAUSE, connection: Connection | None = None) -> Outcome:
     """Send each digest not yet sent for its day; see the module's docstring."""
     out = Outcome()
-    day_of = {d.person: d.day.isoformat() for d in digests}
-    for r in sent_store.unknown(db):
-        if r.person in day_of or r.day in day_of.values():
+    days = {d.day.isoformat() for d in digests}
+    for r in sent_store.unknown(db):        # the days this run sends: an older day's is not news any more
+        if r.day in days:
             out.unknown.append((r.person, r.day, r.started_at))
     listed = {(p, day) for p, day, _ in out.unknown}
     conn = connection or Connection(smtp)
