@@ -354,7 +354,7 @@ app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop
 app.add_typer(users_app, name="users", help="Accounts of the web app.")
 app.command()(serve_command)
 app.command("digest")(digest_command)
-app.add_typer(import_app, name="import", help="Definitions from dbt's semantic layer.")
+app.add_typer(import_app, name="import", help="Definitions from dbt's semantic layer, LookML or Cube.")
 app.add_typer(export_app, name="export", help="accord's metrics as dbt semantic models and metrics.")
 
 

@@ -44,6 +44,7 @@ FILES = {
     "invoices": "data/billing/invoices.parquet",
     "dunning": "data/billing/dunning_notices.parquet",
     "churn": "data/billing/churn_events.parquet",
+    "warehouse_opps": "data/warehouse/opportunities.parquet",
 }
 
 
@@ -139,7 +140,7 @@ def test_time_columns_mix_date_timestamp_and_text_with_nulls(db):
     assert one(db, "select count(*) from ma_opps where try_cast(created_at as timestamp) is null") == 0
 
 
-# ---------------------------------------------------------------- "Pipeline", three ways
+# ---------------------------------------------------------------- "Pipeline", three ways (and dbt's fourth)
 
 PIPELINES = {
     # marketing: the automation copy, marketing-attributed, not lost, by created date (ISO text)
@@ -159,7 +160,7 @@ PIPELINES = {
 
 
 def test_pipeline_is_three_numbers_that_disagree_by_double_digits(db, project):
-    pipelines = [m for m in project.metrics if m.label == "Pipeline"]
+    pipelines = [m for m in project.metrics if m.label == "Pipeline" and not m.imported_from]
     assert {m.team for m in pipelines} == {"marketing", "sales", "finance"}
     sources = [project.source(m.source) for m in pipelines]     # models are frozen, not hashable
     assert {s.entity for s in sources} == {"opportunity"} and {s.key for s in sources} == {"opportunity_id"}
@@ -169,6 +170,32 @@ def test_pipeline_is_three_numbers_that_disagree_by_double_digits(db, project):
     for a, b in [("marketing", "sales"), ("sales", "finance"), ("marketing", "finance")]:
         spread = abs(value[a] - value[b]) / max(value[a], value[b])
         assert spread >= 0.10, (a, b, value)
+
+
+def test_dbt_defines_a_fourth_pipeline_that_check_finds(db, project, demo):
+    """dbt/ (skipped as accord definitions) holds revops' board pipeline; imported/dbt/ is what the import wrote."""
+    imported = [m for m in project.metrics if m.imported_from]
+    assert [(m.name, m.label, m.team, m.imported_from) for m in imported] == \
+        [("board_pipeline", "Pipeline", "revops", "dbt:board_pipeline")]
+    assert not [f for f in project.files_read if f.startswith("dbt/")]
+    assert project.source("opportunities").path == "data/warehouse/opportunities.parquet"
+    # the warehouse model is the CRM's opportunities, as dbt/models/opportunities.sql selects them
+    assert one(db, "select count(*) from (select opportunity_id, created_at, amount, stage, type, segment "
+                   "from crm_opps except all select * from warehouse_opps)") == 0
+    board = one(db, """select sum(amount) from warehouse_opps where stage <> 'Closed Lost'
+                       and created_at >= ?::timestamp and created_at < ?::timestamp""", *Q3)
+    for who, sql in PIPELINES.items():
+        other = one(db, sql, *Q3)
+        assert abs(board - other) / max(board, other) >= 0.10, who
+    result = compute_check(project)
+    collision = [f for f in result if f.code == "label-collision" and f.evidence["label"] == "Pipeline"]
+    assert len(collision) == 1 and set(collision[0].metrics) == {
+        "board_pipeline", "marketing_sourced_pipeline", "sales_qualified_pipeline", "weighted_pipeline"}
+
+
+def compute_check(project):
+    from accord.check import run_check
+    return run_check(project, AS_OF).open
 
 
 def test_pipeline_disagreement_has_nameable_reasons(db):

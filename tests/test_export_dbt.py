@@ -31,7 +31,8 @@ NOT_EXPORTED = {
     "time_to_resolution": "is not one aggregate",
     "customer_lifetime_value": "reads metric 'arpa'",
 }
-SHARED_LABEL = {"weighted_pipeline", "marketing_sourced_pipeline", "sales_qualified_pipeline"}   # "Pipeline"
+SHARED_LABEL = {"weighted_pipeline", "marketing_sourced_pipeline", "sales_qualified_pipeline",   # "Pipeline"
+                "board_pipeline"}
 
 
 @pytest.fixture(scope="module")

@@ -256,3 +256,36 @@ def test_without_the_import_extra_the_command_says_the_one_install_line(shop, tm
     assert done.stderr.strip() == ("accord import dbt needs the import extra, which is not installed. "
                                    "run: pip install 'accord[import]'")
     assert not (root / "imported").exists()
+
+
+# ---------------------------------------------------------------- the demo's dbt project
+
+def test_the_demos_imported_file_is_what_the_import_writes(tmp_path):
+    """imported/dbt/ ships as `accord import dbt dbt` writes it: importing again changes nothing."""
+    from accord.demo import write_demo
+    demo = write_demo(tmp_path / "demo")
+    shipped = (demo / "imported" / "dbt" / "opportunities.yml").read_text()
+    r = run("import", "dbt", str(demo / "dbt"), "--project", str(demo))
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("wrote imported/dbt/opportunities.yml: 2 unchanged")
+    assert (demo / "imported" / "dbt" / "opportunities.yml").read_text() == shipped
+
+
+@pytest.mark.slow
+def test_dbt_builds_the_demos_warehouse_file_with_the_rows_shipped(tmp_path):
+    """`dbt build` of dbt/ writes data/warehouse/opportunities.parquet (external): the rows the demo ships."""
+    import shutil
+    if shutil.which("dbt", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("dbt is not installed (the dbt test extra)")
+    from accord.demo import write_demo
+    from dbtproject import run_tool
+    demo = write_demo(tmp_path / "demo")
+    shipped = demo / "data" / "warehouse" / "opportunities.parquet"
+    kept = tmp_path / "shipped.parquet"
+    shutil.copy(shipped, kept)
+    run_tool(demo / "dbt", "dbt", "build")
+    con = duckdb.connect()
+    diff = con.execute(f"select count(*) from (select * from '{kept}' except all select * from '{shipped}') "
+                       f"union all select count(*) from (select * from '{shipped}' except all select * from "
+                       f"'{kept}')").fetchall()
+    assert diff == [(0,), (0,)] and con.execute(f"select count(*) from '{shipped}'").fetchone()[0] > 1000

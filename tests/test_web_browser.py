@@ -145,7 +145,8 @@ def test_the_workshop_story_from_prework_to_approval(browser, served):
     dev.select_option("#canonical", "sales_qualified_pipeline")
     dev.fill("#for", "weekly forecast; board deck")
     dev.fill("#alternates", "marketing_sourced_pipeline|channel analysis|Marketing-sourced pipeline\n"
-                            "weighted_pipeline|cash planning|Weighted pipeline")
+                            "weighted_pipeline|cash planning|Weighted pipeline\n"
+                            "board_pipeline|board dashboard (dbt)|Board pipeline")
     dev.fill("#owner", "dev.patel@northwind.example")
     dev.click("#decide ~ form button[type=submit]")
     dev.wait_for_load_state("load")

@@ -10,7 +10,7 @@ from accord.project.atomic import make_folder, write_file
 
 __all__ = ["write_demo"]
 
-DEFINITIONS = Path(__file__).parent / "project"     # accord.yml, the YAML definitions, README.md
+DEFINITIONS = Path(__file__).parent / "project"     # accord.yml, the YAML definitions, README.md, dbt/
 
 
 def write_demo(target: Path) -> Path:
@@ -24,7 +24,7 @@ def write_demo(target: Path) -> Path:
     for table in tables:
         table.write(target)
     for src in sorted(DEFINITIONS.rglob("*")):
-        if not src.is_file() or src.suffix not in (".yml", ".md"):
+        if not src.is_file() or src.suffix not in (".yml", ".md", ".sql"):
             continue
         dest = target / src.relative_to(DEFINITIONS)
         make_folder(dest.parent)

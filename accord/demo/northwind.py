@@ -29,7 +29,7 @@ def generate(seed: int = SEED) -> list[Table]:
     onboarding = product.onboarding(rng, people)
     invoices, dunning = customers.invoices(rng, people)
     became = dict(zip(people.id, people.since))
-    return [
+    tables = [
         book.table(became),
         lead_book.crm,
         pipeline.crm(rng, every, opp_ids, book),
@@ -51,4 +51,11 @@ def generate(seed: int = SEED) -> list[Table]:
         dunning,
         customers.churn_events(rng, people),
     ]
+    return tables + [warehouse_opportunities(tables[2])]
+
+
+def warehouse_opportunities(crm: Table) -> Table:
+    """What the data team's dbt model `opportunities` (dbt/, materialized external) writes: CRM columns."""
+    return Table("data/warehouse/opportunities.parquet",
+                 {c: crm.columns[c] for c in ("opportunity_id", "created_at", "amount", "stage", "type", "segment")})
 

@@ -1,4 +1,4 @@
-"""`accord import dbt DIR`: a thin shell over accord.app."""
+"""`accord import dbt|lookml|cube DIR` and `accord export dbt`: thin shells over accord.app."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from accord import app as app_api
 from accord.command import user_errors
 
 import_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                         help="Bring metric definitions from dbt's semantic layer into accord.")
+                         help="Bring metric definitions from dbt's semantic layer, LookML or Cube into accord.")
 
 ProjectOpt = typer.Option(Path("."), "--project", "-p", metavar="DIR", help="Project folder (holds accord.yml).")
 TeamOpt = typer.Option(None, "--team", help="Team of metrics whose meta names none (must be in teams.yml).")
@@ -44,6 +44,24 @@ def dbt(folder: Path = typer.Argument(..., help="The dbt project (holds dbt_proj
         dry_run: bool = DryRunOpt):
     """dbt semantic models and metrics into imported/dbt/, exactly or not at all."""
     _run("dbt", folder, project, team, level, dry_run)
+
+
+@import_app.command("lookml")
+@user_errors
+def lookml(folder: Path = typer.Argument(..., help="The folder of the LookML views (*.lkml, read recursively)."),
+           project: Path = ProjectOpt, team: Optional[str] = TeamOpt, level: Optional[str] = LevelOpt,
+           dry_run: bool = DryRunOpt):
+    """LookML views and their measures into imported/lookml/, exactly or not at all."""
+    _run("lookml", folder, project, team, level, dry_run)
+
+
+@import_app.command("cube")
+@user_errors
+def cube(folder: Path = typer.Argument(..., help="Cube's model folder (YAML files holding cubes:)."),
+         project: Path = ProjectOpt, team: Optional[str] = TeamOpt, level: Optional[str] = LevelOpt,
+         dry_run: bool = DryRunOpt):
+    """Cube's cubes and their measures into imported/cube/, exactly or not at all."""
+    _run("cube", folder, project, team, level, dry_run)
 
 
 @export_app.command("dbt")

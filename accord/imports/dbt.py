@@ -45,6 +45,8 @@ class Model:
     relation: str
     problem: str | None = None
     dims: dict = field(default_factory=dict)
+    data_file: str | None = None      # an `external` model: the file dbt-duckdb writes, as dbt names it
+    data_path: str | None = None      # … and where that is (absolute)
 
     @property
     def primary(self) -> Any:
@@ -76,6 +78,7 @@ def read_dbt(dbt_dir: Path, shown: str | None = None) -> tuple[list[Located], li
     paths = conf.get("model-paths") or conf.get("source-paths") or ["models"]
     models: list[Located] = []
     metrics: list[Located] = []
+    external: dict[str, str] = {}       # dbt model name -> the file dbt-duckdb writes it to
     errors: list[Problem] = []
     for folder in paths:
         base = dbt_dir / str(folder)
@@ -89,6 +92,10 @@ def read_dbt(dbt_dir: Path, shown: str | None = None) -> tuple[list[Located], li
                 continue
             if not isinstance(doc, dict):
                 continue
+            for model in doc.get("models") or [] if isinstance(doc.get("models"), list) else []:
+                location = _external_location(model)
+                if location:
+                    external[str(model["name"])] = location
             for key, out in (("semantic_models", models), ("metrics", metrics)):
                 items = doc.get(key)
                 if isinstance(items, list):
@@ -97,7 +104,21 @@ def read_dbt(dbt_dir: Path, shown: str | None = None) -> tuple[list[Located], li
                             out.append(Located(plain(item), rel, position(doc, (key, i))[0]))
     if errors:
         raise UserError(errors)
-    return models, metrics, _relations(dbt_dir, conf)
+    relations = _relations(dbt_dir, conf)
+    relations.update({f"file:{name}": location for name, location in external.items()})
+    return models, metrics, relations
+
+
+def _external_location(model: Any) -> str | None:
+    """The file of a model that dbt-duckdb materializes as `external` (`config: {materialized: external,
+    location: …}` in the model's YAML, relative to the dbt project): that file is the data dbt builds."""
+    if not isinstance(model, dict) or "name" not in model:
+        return None
+    config = model.get("config") if isinstance(model.get("config"), dict) else {}
+    if config.get("materialized") == "external" and isinstance(config.get("location"), str) \
+            and not any(t in config["location"] for t in ("{{", "{%")):
+        return config["location"]
+    return None
 
 
 def _join(shown: str, rel: str) -> str:
@@ -191,6 +212,7 @@ def translate_dbt(dbt_dir: Path, shown: str | None = None, team: str | None = No
         ref = _model_ref(raw.get("model"))
         schema = relations.get("model:", "")
         relation = relations.get(name) or (f"{schema}.{ref}" if schema and ref else ref or "")
+        file = relations.get(f"file:{ref}") if ref else None
         try:
             d = _as_dsi_model(raw, relation or name)
             model_schema.validate(d)
@@ -199,7 +221,8 @@ def translate_dbt(dbt_dir: Path, shown: str | None = None, team: str | None = No
             out.refuse(loc.file, loc.line, f"semantic model '{name}'",
                        f"dbt-semantic-interfaces cannot read it ({_first_line(e)}). fix it so `dbt parse` passes")
             continue
-        m = Model(name, parsed, raw, loc.file, loc.line, relation)
+        m = Model(name, parsed, raw, loc.file, loc.line, relation, data_file=file,
+                  data_path=str((dbt_dir / file).resolve()) if file else None)
         if not ref:
             m.problem = f"its model '{raw.get('model')}' is not ref('…'). accord imports models dbt builds"
         m.dims = {d.name: d for d in parsed.dimensions}
@@ -258,7 +281,10 @@ def _add_source(out: Translation, m: Model) -> None:
     item: dict = {"name": m.name}
     if m.raw.get("description"):
         item["description"] = " ".join(str(m.raw["description"]).split())
-    item["table"] = m.relation
+    if m.data_path:
+        item["path"] = m.data_path
+    else:
+        item["table"] = m.relation
     primary = m.primary
     if primary is not None:
         item["entity"] = primary.name
@@ -371,7 +397,7 @@ def _simple(metric: Any, item: dict, models: dict, measures: dict) -> tuple[str,
     if clauses:
         item["include"] = clauses
     entity_parts = [{"name": e.name, "type": str(e.type.value), "expr": e.expr} for e in model.parsed.entities]
-    parts = (raw_measure, model.name, model.relation, entity_parts,
+    parts = (raw_measure, model.name, model.data_file or model.relation, entity_parts,
              {k: _raw_dim(model, k) for k in sorted(used)})
     return slug(model.name), parts
 

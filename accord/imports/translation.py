@@ -13,7 +13,7 @@ from accord.errors import Problem, UserError
 from accord.sql.expressions import DIALECT, FragmentError, parse_fragment
 
 INSTALL = "pip install 'accord[import]'"
-TOOLS = ("dbt",)   # LookML and Cube are to come
+TOOLS = ("dbt", "lookml", "cube")
 
 
 class Refused(ValueError):

@@ -146,12 +146,14 @@ def plan_write(project: Project, t: Translation, source_folder: str) -> ImportPl
                                                f"{section[:-1]} '{new['name']}' from {t.tool} is not imported: "
                                                "this name is already defined here. rename one of them"))
                     continue
+                if section == "sources" and "path" in new:
+                    new = {**new, "path": _within(new["path"], root)}
                 key = (section, new["imported_from"])
                 old = before.get(key)
                 if section == "metrics" and "team" not in new and (old is None or "team" not in old):
                     file, line = t.origins.get(new["name"], ("", 0))
-                    out.refused.append(Problem(file, line, 0, f"metric '{new['name']}': names no team. add "
-                                               f"meta: {{team: …}} in {t.tool}, or pass --team"))
+                    todo = "pass --team" if t.tool == "lookml" else f"add meta: {{team: …}} in {t.tool}, or pass --team"
+                    out.refused.append(Problem(file, line, 0, f"metric '{new['name']}': names no team. {todo}"))
                     continue
                 seen.add(key)
                 snapshot = _plain(old) if old is not None else None
@@ -188,6 +190,14 @@ def plan_write(project: Project, t: Translation, source_folder: str) -> ImportPl
         _yaml().dump(doc, buf)
         out.texts[rel] = buf.getvalue()
     return out
+
+
+def _within(path: str, root: Path) -> str:
+    """A file the tool names, relative to the project when it lies inside it (as accord's paths are)."""
+    try:
+        return Path(path).relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def _plain(node):
