@@ -579,3 +579,104 @@ def export_definitions(project: Project, tool: str, out: Path) -> Export:
     for rel, text in exported.files.items():
         write_file(out / rel, text, name=str(out / rel))
     return exported
+
+
+# ---------------------------------------------------------------- the contact arbiter and its tokens
+
+def arbiter(project: Project, db):
+    """The contact arbiter over the project's contact policy and the store (see accord/store/arbiter.py)."""
+    from accord.analyze.contact_rules import plan_policy, policy_states
+    from accord.store.arbiter import Arbiter
+    policy = project.contact_policy
+    if policy is None:
+        raise UserError("the project has no contact_policy. add one to a definitions file: the customer column, "
+                        "the touch sources (source, team, time) and the rules")
+    plan = plan_policy(policy, [(i, t.team) for i, t in enumerate(policy.touches)], set(policy_states(policy)))
+    teams = list(dict.fromkeys(t.team for t in policy.touches))
+    owners = people(project)
+    sources = {s.name: s for s in project.sources}
+    listed = ([("open_case", policy.cases.source)] if policy.cases else []) + [(s.name, s.source) for s in policy.states]
+    state_teams = {}
+    for state, source in listed:
+        owner = sources[source].owner if source in sources else None
+        state_teams[state] = set(owners.get(owner.strip().lower(), ())) if owner else set()
+    return Arbiter(db, plan, policy, teams, project.settings.timezone, state_teams)
+
+
+def warm_arbiter(project: Project, db, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Load into the arbiter what the longest rule window needs from the project's touch and state sources, up to
+    now: the touches sent in that window and the states still open in it. (touches, states) loaded."""
+    from accord.analyze.contact_log import OPEN, ContactLog
+    from sqlglot import exp
+    arb = arbiter(project, db)
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    end = arb.local(moment)
+    start = end - max(arb.longest, 86_400_000_000)
+    with engine(project) as e:
+        log = ContactLog(project, e, moment.astimezone(arb.zone).date())
+        team_of = log.team_of
+        rows = e.query(exp.select("customer", "s", "us").from_(exp.Subquery(
+            this=log.touches(), alias=exp.TableAlias(this=exp.to_identifier("t")))).where(
+            exp.and_(exp.GT(this=exp.column("us"), expression=exp.Literal.number(start)),
+                     exp.LTE(this=exp.column("us"), expression=exp.Literal.number(end))))).to_pylist()
+        touches = [(r["customer"], team_of[r["s"]], r["us"]) for r in rows]
+        periods = []
+        query = log.periods_of()
+        if query is not None:
+            periods = [(r["customer"], r["state"], r["opened"], r["resolved"]) for r in e.query(query).to_pylist()
+                       if r["resolved"] > start and r["opened"] <= end]
+    periods = [(c, s, o, OPEN if r == OPEN else r) for c, s, o, r in periods]
+    arb.load_history(touches, periods)
+    return len(touches), len(periods)
+
+
+def forget_history(db) -> None:
+    """`accord arbiter --no-history`: nothing read from the project's sources; the claims in the store stay."""
+    from accord.store.arbiter import forget_history as run
+    run(db)
+
+
+def add_token(project: Project, db, name: str, teams: tuple[str, ...], scopes: tuple[str, ...]) -> str:
+    """A new bearer token for a sending system (shown once; the store keeps its hash)."""
+    from accord.store import tokens
+    known = list(dict.fromkeys([t.name for t in project.teams] +
+                               ([t.team for t in project.contact_policy.touches] if project.contact_policy else [])))
+    for team in teams:
+        if team not in known:
+            raise UserError(f"team '{team}' is not in the project.{did_you_mean(team, known)} "
+                            f"name one of: {', '.join(known)}")
+    for scope in scopes:
+        if scope not in tokens.SCOPES:
+            raise UserError(f"scope '{scope}' is unknown.{did_you_mean(scope, list(tokens.SCOPES))} "
+                            f"name one of: {', '.join(tokens.SCOPES)}")
+    return tokens.add_token(db, name, tuple(dict.fromkeys(teams)), tuple(dict.fromkeys(scopes)))
+
+
+def touch_log(project: Project, day: dt.date) -> list[tuple[str, str, dt.datetime]]:
+    """One day of the project's touch log in the order the rules take it (time, policy source order, row order):
+    (customer, team, local time with its zone)."""
+    from zoneinfo import ZoneInfo
+
+    from sqlglot import exp
+
+    from accord.analyze.contact_log import ContactLog, from_micros, micros
+    zone = ZoneInfo(project.settings.timezone)
+    start = micros(dt.datetime.combine(day, dt.time()))
+    with engine(project) as e:
+        log = ContactLog(project, e, day)
+        rows = e.query(exp.select("customer", "s", "us").from_(exp.Subquery(
+            this=log.touches(detail=True), alias=exp.TableAlias(this=exp.to_identifier("t")))).where(
+            exp.GTE(this=exp.column("us"), expression=exp.Literal.number(start))).order_by("us", "s", "r"))
+    team_of = log.team_of
+    return [(c, team_of[s], from_micros(us).replace(tzinfo=zone)) for c, s, us in
+            zip(*(rows.column(n).to_pylist() for n in ("customer", "s", "us")))]
+
+
+def hold_rates(project: Project, db, latest: int = 10_000) -> dict | None:
+    """The arbiter's latest claims (at most `latest`): held by rule and team, or what shadow mode would have held."""
+    policy = project.contact_policy
+    if policy is None:
+        return None
+    from accord.store.arbiter import hold_rates as run
+    return run(db, [r.name for r in policy.rules], list(dict.fromkeys(t.team for t in policy.touches)),
+               policy.mode == "shadow", latest)

@@ -15,6 +15,9 @@ from accord import app as app_api
 from accord.command import deliver, user_errors
 from accord.cli_digest import digest as digest_command
 from accord.cli_serve import serve as serve_command
+from accord.cli_serve import arbiter as arbiter_command
+from accord.cli_serve import replay as replay_command
+from accord.cli_serve import tokens as tokens_app
 from accord.cli_serve import users as users_app
 from accord.imports.cli import export_app, import_app
 from accord.workshop.cli import app as workshop_app
@@ -352,8 +355,11 @@ def touchpoints(project: Path = ProjectOpt,
 
 app.add_typer(workshop_app, name="workshop", help="The metric alignment workshop and its recorded decisions.")
 app.add_typer(users_app, name="users", help="Accounts of the web app.")
+app.add_typer(tokens_app, name="tokens", help="Bearer tokens of the JSON API and the contact arbiter.")
 app.command()(serve_command)
 app.command("digest")(digest_command)
+app.command()(arbiter_command)
+app.command()(replay_command)
 app.add_typer(import_app, name="import", help="Definitions from dbt's semantic layer, LookML or Cube.")
 app.add_typer(export_app, name="export", help="accord's metrics as dbt semantic models and metrics.")
 

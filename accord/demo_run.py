@@ -1,6 +1,7 @@
 """`accord demo`: write the demo company, run every diagnostic, print a summary, write the report."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from accord.words import plural
@@ -36,3 +37,11 @@ def run_demo(directory: Path) -> None:
     out.print("serve it in a browser (an account first; the demo's facilitator is revops' lead):\n"
               f"  accord users add dev.patel@northwind.example --role facilitator --project {directory}\n"
               f"  accord serve --project {directory}")
+    teams = " ".join(f"--team {t}" for t in dict.fromkeys(t.team for t in project.contact_policy.touches)) \
+        if project.contact_policy else ""
+    out.print("ask the contact arbiter before contacting a customer, and replay a day of the demo's touches against it:\n"
+              f"  accord tokens add replay {teams} --scope claim --scope replay --scope monitor "
+              f"--project {directory} > {directory / 'token.txt'}\n"
+              f"  accord arbiter --no-history --port 8100 --project {directory} &\n"
+              f"  accord replay --url http://127.0.0.1:8100 --token-file {directory / 'token.txt'} "
+              f"--day {(today - dt.timedelta(days=1)).isoformat()} --project {directory}")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("compute", "touchpoints", "bridge", "web", "postgres", "spark")
+BENCHMARKS = ("compute", "touchpoints", "bridge", "web", "postgres", "spark", "arbiter")
 # benchmarks that live in a module of another name: name -> (module, function)
 ENTRIES = {"postgres": ("engines", "run_postgres"), "spark": ("engines", "run_spark")}
 

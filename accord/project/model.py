@@ -304,6 +304,7 @@ class ContactPolicy(Located):
     states: tuple[State, ...] = ()
     outcome: Outcome | None = None
     rules: tuple[Rule, ...] = ()
+    mode: Literal["enforce", "shadow"] = "enforce"     # the arbiter: shadow answers allow, recording what it would hold
 
 
 # ---------------------------------------------------------------- accepted findings

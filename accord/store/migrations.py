@@ -93,6 +93,40 @@ MIGRATIONS: tuple[Migration, ...] = (
             person TEXT PRIMARY KEY,
             at TEXT NOT NULL)""",
     )),
+    Migration(5, "the contact arbiter: claims and history touches, customers, states", (
+        """CREATE TABLE arbiter_customers (
+            customer TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL)""",
+        """CREATE TABLE arbiter_touches (
+            id {id},
+            customer TEXT NOT NULL,
+            team TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            kind TEXT,
+            at_us BIGINT NOT NULL,
+            at TEXT NOT NULL,
+            sent INTEGER NOT NULL,
+            decision TEXT NOT NULL,
+            rule TEXT,
+            would_hold TEXT,
+            origin TEXT NOT NULL,
+            token TEXT,
+            idempotency_key TEXT,
+            fingerprint TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            decided_at TEXT NOT NULL)""",
+        """CREATE INDEX arbiter_touches_by_customer ON arbiter_touches(customer, at_us)""",
+        """CREATE UNIQUE INDEX arbiter_touches_by_key ON arbiter_touches(token, idempotency_key)""",
+        """CREATE TABLE arbiter_states (
+            id {id},
+            customer TEXT NOT NULL,
+            state TEXT NOT NULL,
+            opened_us BIGINT NOT NULL,
+            resolved_us BIGINT NOT NULL,
+            origin TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        """CREATE INDEX arbiter_states_by_customer ON arbiter_states(customer, opened_us)""",
+    )),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

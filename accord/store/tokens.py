@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from accord.errors import UserError
 from accord.store.db import Database, now
 
-SCOPES = ("read",)
+SCOPES = ("claim", "check", "states", "timeline", "replay", "monitor", "read")
+DEFAULT_SCOPES = ("claim", "check")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ def token_for(db: Database, token: str) -> Token | None:
     if row is None:
         return None
     return Token(row[0], tuple(x for x in row[1].split(",") if x), tuple(x for x in row[2].split(",") if x))
+
+
+def all_tokens(db: Database) -> list[tuple[Token, str]]:
+    """Every token (never its secret) with when it was made."""
+    return [(Token(r[0], tuple(x for x in r[1].split(",") if x), tuple(x for x in r[2].split(",") if x)), r[3])
+            for r in db.query("SELECT name, teams, scopes, created_at FROM tokens ORDER BY name")]
 
 
 def revoke(db: Database, name: str) -> None:

@@ -12,10 +12,10 @@ from starlette.responses import HTMLResponse, Response
 from accord import app
 from accord.errors import UserError
 from accord.project.writes import Conflict
-from accord.store import accounts, audit
+from accord.store import accounts, audit, tokens
 from accord.web import permissions as may
 from accord.web.security import SESSION_COOKIE
-from accord.web.page import Refused, _local, form_of, redirect, render, require, site_of, today_of
+from accord.web.page import BadForm, Refused, _local, form_of, redirect, render, require, site_of, today_of
 from accord import visibility
 
 router = APIRouter(include_in_schema=False)
@@ -313,8 +313,9 @@ def touchpoints(request: Request, customer: str = ""):
             timeline = site.result("customer", _customer, customer, wait=True)
         except UserError as e:
             problem = " ".join(e.lines())
+    live = app.hold_rates(site.project()[1], site.db)
     return render(request, "touchpoints.html.j2", {"section": section, "customer": customer,
-                                                   "timeline": timeline, "problem": problem})
+                                                   "timeline": timeline, "problem": problem, "live": live})
 
 
 @router.get("/findings")
@@ -628,9 +629,47 @@ def admin(request: Request):
     person = require(request)
     if not may.may_admin(person):
         raise Refused("admin", "accounts", "Only admins manage accounts.")
+    return _admin_page(request)
+
+
+def _admin_page(request: Request, new_token: tuple[str, str] | None = None):
     site = site_of(request)
+    project = site.project()[1]
+    teams = list(dict.fromkeys([t.name for t in project.teams] + (
+        [t.team for t in project.contact_policy.touches] if project.contact_policy else [])))
     return render(request, "admin.html.j2", {"accounts": accounts.accounts(site.db), "roles": accounts.ROLES,
-                                             "log": audit.entries(site.db, 50)})
+                                             "log": audit.entries(site.db, 50), "tokens": tokens.all_tokens(site.db),
+                                             "teams": teams, "scopes": tokens.SCOPES,
+                                             "default_scopes": tokens.DEFAULT_SCOPES, "new_token": new_token})
+
+
+@router.post("/admin/tokens/add")
+async def admin_token_add(request: Request):
+    person = require(request)
+    data = await form_of(request, {"name", "team", "scope"}, person)
+    if not may.may_admin(person):
+        raise Refused("tokens.add", data.get("name", ""), "Only admins manage tokens.")
+    site = site_of(request)
+    teams = tuple(t for t in data.get("team", "").split("\n") if t)
+    scopes = tuple(s for s in data.get("scope", "").split("\n") if s) or tokens.DEFAULT_SCOPES
+    if not teams:
+        raise BadForm("a token needs at least one team. tick the teams it may act for")
+    secret = app.add_token(site.project()[1], site.db, data.get("name", "").strip(), teams, scopes)
+    audit.record(site.db, person.email, "tokens.add", data["name"], None,
+                 f"teams {','.join(teams)}; scopes {','.join(scopes)}")
+    return _admin_page(request, (data["name"].strip(), secret))
+
+
+@router.post("/admin/tokens/revoke")
+async def admin_token_revoke(request: Request):
+    person = require(request)
+    data = await form_of(request, {"name"}, person)
+    if not may.may_admin(person):
+        raise Refused("tokens.revoke", data.get("name", ""), "Only admins manage tokens.")
+    site = site_of(request)
+    tokens.revoke(site.db, data.get("name", ""))
+    audit.record(site.db, person.email, "tokens.revoke", data.get("name", ""))
+    return redirect("/admin")
 
 
 @router.post("/admin/role")

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
 from accord.errors import UserError
@@ -25,10 +26,14 @@ def build(root: Path, warm: bool = True, digests: bool = True) -> FastAPI:
     web.add_middleware(BodyLimit)        # added last, so it runs first
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from accord.web import api, links, pages
+    from accord.web import api, arbiter, links, pages
     web.include_router(api.router)
+    web.include_router(arbiter.router)
     web.include_router(links.router)
     web.include_router(pages.router)
+    web.state.arbiter_metrics = arbiter.Metrics()
+    web.add_middleware(arbiter.FastClaims)
+    _one_line_errors(web)
 
     @web.exception_handler(Refused)
     async def refused(request: Request, exc: Refused):
@@ -51,7 +56,7 @@ def build(root: Path, warm: bool = True, digests: bool = True) -> FastAPI:
     async def http_error(request: Request, exc: HTTPException):
         if exc.status_code == 303:
             return redirect(exc.headers["Location"])
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(("/api/", "/-/metrics")):
             from fastapi.responses import JSONResponse
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         titles = {404: "Not found", 405: "Not allowed here", 401: "Sign in first"}
@@ -73,6 +78,65 @@ def build(root: Path, warm: bool = True, digests: bool = True) -> FastAPI:
     if warm:       # start computing at once, so that the first page is served from the results
         threading.Thread(target=_warm, args=(site,), daemon=True, name="accord-warm").start()
     return web
+
+
+def build_arbiter(root: Path) -> FastAPI:
+    """The contact arbiter's API alone: claims, checks, states, timelines, /-/healthz and /-/metrics."""
+    from fastapi.responses import JSONResponse
+
+    from accord.web import arbiter
+    site = Site(root)
+    web = FastAPI(title="accord arbiter", version="1", openapi_url="/api/v1/openapi.json", docs_url=None,
+                  redoc_url=None)
+    web.state.site = site
+    web.state.arbiter_metrics = arbiter.Metrics()
+    web.add_middleware(Guard)
+    web.add_middleware(arbiter.FastClaims)
+    web.include_router(arbiter.router)
+    _one_line_errors(web)
+
+    @web.get("/-/healthz", response_class=PlainTextResponse)
+    async def healthz(request: Request):
+        await arbiter.run(request, site.db.query, "SELECT 1")
+        return PlainTextResponse("ok\n")
+
+    @web.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @web.on_event("shutdown")
+    def close() -> None:
+        site.close()
+    return web
+
+
+def _one_line_errors(web: FastAPI) -> None:
+    """A request the API cannot read is a 422 with one line: which field, what is wrong, what to send."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    @web.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": problem_line(exc.errors())}, status_code=422)
+
+
+def problem_line(errors) -> str:
+    """The first problem of a request, as one line."""
+    if not errors:
+        return "the request cannot be read. send JSON as the schema at /api/v1/openapi.json says"
+    e = errors[0]
+    where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+    kind = e.get("type", "")
+    if kind == "json_invalid":
+        return "the body is not valid JSON. send one JSON object"
+    if kind == "extra_forbidden":
+        return f"{where}: is not a field of this request. remove it (see /api/v1/openapi.json)"
+    if kind == "missing":
+        return f"{where}: is missing. add it"
+    if kind == "timezone_aware":
+        return f"{where}: has no time zone. write it as ISO 8601 with an offset, such as 2026-06-01T09:30:00+02:00"
+    msg = str(e.get("msg", "is not valid")).replace("\n", " ")
+    return f"{where}: {msg[0].lower() + msg[1:] if msg else msg}. fix the value (see /api/v1/openapi.json)"
 
 
 def _warm(site: Site) -> None:
