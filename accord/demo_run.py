@@ -44,4 +44,9 @@ def run_demo(directory: Path) -> None:
               f"--project {directory} > {directory / 'token.txt'}\n"
               f"  accord arbiter --no-history --port 8100 --project {directory} &\n"
               f"  accord replay --url http://127.0.0.1:8100 --token-file {directory / 'token.txt'} "
-              f"--day {(today - dt.timedelta(days=1)).isoformat()} --project {directory}")
+              f"--day {_last_tuesday(today).isoformat()} --project {directory}")
+
+
+def _last_tuesday(today: dt.date) -> dt.date:
+    """A busy weekday to replay: the last Tuesday before today."""
+    return today - dt.timedelta(days=(today.weekday() - 1) % 7 or 7)
