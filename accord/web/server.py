@@ -91,7 +91,8 @@ def build_arbiter(root: Path) -> FastAPI:
     web.state.site = site
     web.state.arbiter_metrics = arbiter.Metrics()
     web.add_middleware(Guard)
-    web.add_middleware(arbiter.FastClaims)
+    web.add_middleware(BodyLimit)
+    web.add_middleware(arbiter.FastClaims)       # added last, so it runs first; it reads at most 64 KiB itself
     web.include_router(arbiter.router)
     _one_line_errors(web)
 
