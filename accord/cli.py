@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -90,7 +91,13 @@ def json_text(data) -> str:
     """
     from accord.numbers import plain_data
     data = plain_data(data)                         # 0.3, never 0.30000000000000004
-    one = json.JSONEncoder(default=str).encode     # one encoder for every row: json.dumps builds one per call
+    strict = json.JSONEncoder(default=str, allow_nan=False).encode  # one encoder for every row
+
+    def one(value) -> str:
+        try:
+            return strict(value)
+        except ValueError:  # Infinity and NaN are not JSON: a number that is not finite is written as null
+            return strict(_finite(value))
 
     def field(value) -> str:
         if isinstance(value, list) and value:
@@ -100,6 +107,16 @@ def json_text(data) -> str:
     if not isinstance(data, dict) or not data:
         return one(data)
     return "{\n" + ",\n".join(f"  {one(str(k))}: {field(v)}" for k, v in data.items()) + "\n}"
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """Input that once gave a Python traceback: each is one line on stderr and exit code 2, nothing changed."""
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -147,3 +148,91 @@ def test_decide_in_a_read_only_folder_changes_nothing(proj, where):
         assert line == (f"decisions/revenue.yml: permission denied: the folder {proj / 'decisions'} is not "
                         "writable. make it writable or write elsewhere")
     assert snapshot(proj) == before
+
+
+# ---------------------------------------------------------------- values the loader refuses at their line
+
+def _with(proj, old: str, new: str) -> None:
+    path = proj / "defs.yml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def _line_of(proj, needle: str) -> int:
+    return next(i for i, line in enumerate((proj / "defs.yml").read_text().splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize("tag", ["!!python/object/apply:os.system", "!!python/object:os.X", "!!python/name:os.system",
+                                 "!custom", "!!set", "!!binary", "!!str"])
+def test_a_yaml_tag_is_refused_at_its_line_and_never_constructed(proj, tmp_path, tag):
+    canary = tmp_path / "canary"
+    value = {"!!set": "{a, b}", "!!binary": "aGVsbG8="}.get(tag, f'["touch {canary}"]')
+    _with(proj, "decision: Board", f"decision: {tag} {value}")
+    before = snapshot(proj)
+    for command in ("validate", "compute", "tree"):
+        line = one_line(run(command, "--project", proj))
+        assert line == (f"defs.yml:{_line_of(proj, tag)}:15: the YAML tag '{tag}' is not allowed in definitions. "
+                        "remove the tag (quote the value to keep it as text)")
+    assert not canary.exists() and snapshot(proj) == before
+
+
+def test_a_tag_in_accord_yml_is_refused_too(proj):
+    (proj / "accord.yml").write_text("project: !!python/object/apply:os.getcwd []\n")
+    assert one_line(run("validate", "--project", proj)) == (
+        "accord.yml:1:10: the YAML tag '!!python/object/apply:os.getcwd' is not allowed in definitions. remove "
+        "the tag (quote the value to keep it as text)")
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", ".inf", "-.Inf", ".nan", ".NaN"])
+def test_a_number_that_is_not_finite_is_refused_at_load(proj, number):
+    _with(proj, "value: 100,", f"value: {number},")
+    for command in ("validate", "tree", "compute"):
+        line = one_line(run(command, "--project", proj, "--format", "json"))
+        assert line == (f"defs.yml:{_line_of(proj, 'value: ')}:36: this number is infinite or not a number (such "
+                        "as 1e999, .inf or .nan). write a finite number")
+
+
+def test_a_huge_finite_target_is_computed_and_its_json_is_json(proj):
+    _with(proj, "value: 100,", "value: 1.7e308,")
+    for command in ("tree", "check", "compute"):
+        r = run(command, "--project", proj, "--format", "json")
+        assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr
+        json.loads(r.stdout)  # the json module's reader refuses nothing; Python's own writer gave Infinity
+        assert "Infinity" not in r.stdout and "NaN" not in r.stdout
+
+
+def test_json_output_writes_a_number_that_is_not_finite_as_null():
+    from accord.cli import json_text
+    text = json_text({"rows": [{"v": float("inf"), "w": 1.5}, {"v": float("nan")}], "x": -float("inf"), "y": 2.0})
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(c)) == {
+        "rows": [{"v": None, "w": 1.5}, {"v": None}], "x": None, "y": 2.0}
+
+
+@pytest.mark.parametrize("field,value", [("lag", "99999999w"), ("lag", "999999999999999999999d")])
+def test_a_lag_longer_than_any_date_range_is_refused(proj, field, value):
+    _with(proj, "lag: 1w", f"lag: {value}")
+    line = one_line(run("validate", "--project", proj))
+    assert line.startswith(f"defs.yml:{_line_of(proj, 'lag:')}:") and f"'{value}' is longer than any date range" in line
+
+
+@pytest.mark.parametrize("engine,message", [
+    ("{timeout: 99999999999999999h}", "accord.yml:2:19: engine.timeout '99999999999999999h' is longer than a week. "
+                                      "write at most 168h"),
+    ("{threads: 99999999999999999999}", "accord.yml:2:19: engine.threads must be at most 4096; got "
+                                        "99999999999999999999. change the value"),
+    ("{memory_limit: 99999999999999999999GB}", "accord.yml:2:24: engine.memory_limit '99999999999999999999GB' is "
+                                               "more memory than a machine has. write at most 1024TB, or a share "
+                                               "such as 75%"),
+])
+def test_engine_settings_past_any_machine_are_refused_at_their_line(proj, engine, message):
+    (proj / "accord.yml").write_text(f"project: shop\nengine: {engine}\nsettings: {{as_of: 2026-03-10}}\n")
+    for command in ("validate", "compute"):
+        assert one_line(run(command, "--project", proj)) == message
+
+
+def test_a_trend_window_longer_than_any_date_range_is_refused(proj):
+    (proj / "accord.yml").write_text("project: shop\nsettings: {as_of: 2026-03-10, trend_window: 999999999w}\n")
+    assert one_line(run("check", "--project", proj)) == (
+        "accord.yml:2:45: settings.trend_window '999999999w' is longer than any date range. write a shorter "
+        "duration, such as 30d")

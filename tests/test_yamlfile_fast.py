@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -194,6 +194,7 @@ def test_the_fast_path_reads_a_file_without_comments_or_blank_lines_in_full():
     "just text\n", "|\n# text\n",               # a lone value
     "a: x\ty\n",                               # a tab in plain text: libyaml reads it, ruamel refuses it
     "a: =\n",                                  # YAML 1.1's value key: ruamel builds a TaggedScalar
+    "a: |\n  \n   x\n", "a: >-\n \n  \n  x\n",  # a first line of spaces, then one indented further
 ])
 def test_what_the_fast_path_leaves_to_the_round_trip_reader(text):
     assert _read_fast(text, keep_layout=True) is _UNSURE
@@ -324,6 +325,12 @@ def test_generated_documents_read_the_same():
 
     @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(documents())
+    # a block whose first line holds only spaces, with a later line indented further: libyaml reads it,
+    # ruamel refuses it ("more indented follow up line than first in a block scalar")
+    @example("---\nfxp7lgz x0oxn4< xb_ v h: >\n  \n   \\n\n\n   # not a comment\n\n   'q'\n\n   select 1\n"
+             "     indented\ngz60v8s 4 o bcea.xk6 9l-u: \"\"\n")
+    @example("a: |\n  \n   x\n")
+    @example("a:\n- |-\n \r\n  x\r\n")
     def compare(text):
         fast_reads.append(check_text(text))
 
@@ -344,6 +351,8 @@ def test_any_text_reads_the_same():
 
     @settings(max_examples=1500, deadline=None)
     @given(st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join))
+    @example("k: |\n  \n    a\n")
+    @example("- |\n \n  a\n")
     def compare(text):
         fast_reads.append(check_text(text))
 

@@ -38,6 +38,7 @@ def _bounded(n: int, unit: dt.timedelta, text) -> dt.timedelta:
     return n * unit
 
 
+_MAX_TIME_LIMIT = 7 * 24 * 3600   # a query, a wait: longer than a week is a mistake (and overflows a wait)
 _TIME_LIMIT = re.compile(r"^\s*(\d+)\s*([smh])\s*$")
 
 
@@ -48,7 +49,10 @@ def parse_time_limit(text: str) -> dt.timedelta:
     if not m or int(m.group(1)) == 0:
         raise ValueError(f"'{text}' is not a time limit. write a number above 0 and s, m or h, such as 30s, 10m "
                          "or 2h")
-    return dt.timedelta(seconds=int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)])
+    seconds = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+    if seconds > _MAX_TIME_LIMIT:
+        raise ValueError(f"'{text}' is longer than a week. write at most 168h")
+    return dt.timedelta(seconds=seconds)
 
 
 GRAIN_DAYS = {"day": 1, "week": 7, "month": 30.4375, "quarter": 91.3125, "year": 365.25}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 import re
 import typing
@@ -15,7 +16,7 @@ from accord.findings import Location
 from accord.project.data_folders import data_folders, refusal, why_unreadable
 from accord.project.model import CONFIG_FILE, SECTIONS, Config, Project
 from accord.project.references import NameCheck, cross_check
-from accord.project.yamlfile import plain, position, read_yaml, value_positions
+from accord.project.yamlfile import first_value, plain, position, read_yaml, value_positions
 
 SKIP_DIRS = {"prework", "target", "dbt_packages", "node_modules"}
 _LIST_SECTIONS = {k for k in SECTIONS if k != "contact_policy"}
@@ -43,6 +44,7 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
                         "or pass --project DIR")
     problems: list[Problem] = []
     config_doc, errs = read_yaml(config_path, CONFIG_FILE, keep_layout=False)  # read only, never written back
+    errs = errs or _non_finite(config_doc, CONFIG_FILE)
     problems += errs
     config = None
     glob_problems: list[Problem] = []
@@ -68,6 +70,7 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
     for path in discover(root, config.paths if config else None):
         rel = path.relative_to(root).as_posix()
         doc, errs = read_yaml(path, rel, keep_layout=False)
+        errs = errs or _non_finite(doc, rel)
         if errs and not _names_a_section(path):
             skipped.append(rel)  # not a definitions file (a CI config, a template): its syntax is not ours to judge
             continue
@@ -112,6 +115,17 @@ def load_project(root: str | Path = ".", data_root: str | Path | None = None) ->
         error.partial = None if config is None else _checkable(project, sections["metrics"] + partial, problems)
         raise error
     return project
+
+
+def _non_finite(doc: Any, rel: str) -> list[Problem]:
+    """A number that is infinite or not a number (1e999, .inf, .nan): refused at its line, so that no
+    output ever carries Infinity or NaN, which JSON cannot hold."""
+    found = first_value(doc, lambda v: "x" if isinstance(v, float) and not math.isfinite(v) else None)
+    if found is None:
+        return []
+    (line, col), _ = found
+    return [Problem(rel, line, col, "this number is infinite or not a number (such as 1e999, .inf or .nan). "
+                                    "write a finite number")]
 
 
 _SECTION_KEY = re.compile(rb"(?:^|[\s{,])[\"']?(?:" + b"|".join(k.encode() for k in SECTIONS) + rb")[\"']?\s*:",

@@ -331,7 +331,7 @@ class EngineConfig(Model):
     type: Literal["duckdb", "postgres", "spark", "dbt"] = "duckdb"
     path: str | None = None
     memory_limit: str = "75%"          # of the machine's memory, or an amount such as 4GB
-    threads: int | None = Field(default=None, ge=1)   # default: every core
+    threads: int | None = Field(default=None, ge=1, le=4096)   # default: every core
     timeout: str = "10m"               # a query running longer is stopped
     dsn: str | None = None
     dsn_env: str | None = None
@@ -350,6 +350,9 @@ class EngineConfig(Model):
                              "75%, or an amount such as 4GB or 512MB")
         if v.strip().endswith("%") and not 0 < float(v.strip()[:-1]) <= 100:
             raise ValueError(f"'{v}' is not a share between 0% and 100%. write such as 75%")
+        amount = re.match(r"\s*([\d.]+)\s*([KMGT])", v, re.IGNORECASE)
+        if amount and float(amount.group(1)) * 1024 ** "KMGT".index(amount.group(2).upper()) > 1024 ** 4:
+            raise ValueError(f"'{v}' is more memory than a machine has. write at most 1024TB, or a share such as 75%")
         return v
 
     @field_validator("timeout")

@@ -1,13 +1,14 @@
 """Read YAML keeping line numbers, and turn a path inside a document into a file position."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedOrderedMap, CommentedSeq, CommentedSet, TaggedScalar
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
@@ -40,6 +41,8 @@ _COMMENT = re.compile(r"(?<=[ \n])#[^\r\n]*")  # a '#' after a space or line bre
 _BLANK_LINE = re.compile(r"\n[ \r]*\n|\n[ \r]+\Z")
 _BLOCK_HEADER = re.compile(r"[|>](?:[1-9][-+]?|[-+][1-9]?)? *\r?")
 # Line breaks and characters where libyaml and ruamel's reader are not known to agree (a lone \r is a break).
+# A line of spaces only, right after a block scalar's header (where ruamel's and libyaml's indentation rules part)
+_SPACES_LINE = re.compile(r" +\r?(?:\n|\Z)")
 _UNUSUAL = re.compile("[\x85\u2028\u2029\ufeff]|\r(?!\n)")
 
 
@@ -154,8 +157,13 @@ def _scalar_spans(root: Any, text: str, folded: bool) -> list[tuple[int, int]] |
                     return None
             elif node.style == "|" or (node.style == ">" and folded):
                 line_end = text.find("\n", start)
-                header = text[start:line_end if line_end >= 0 else len(text)]
-                if not _BLOCK_HEADER.fullmatch(_COMMENT.sub("", header)):
+                header = _COMMENT.sub("", text[start:line_end if line_end >= 0 else len(text)])
+                if not _BLOCK_HEADER.fullmatch(header):
+                    return None
+                if line_end >= 0 and not any(c.isdigit() for c in header) and _SPACES_LINE.match(text, line_end + 1):
+                    # ruamel refuses ("more indented follow up line than first in a block scalar") a block
+                    # whose first line holds only spaces when a later leading line is indented further;
+                    # libyaml reads it
                     return None
             else:
                 return None
@@ -201,7 +209,59 @@ def _read_rt(text: str, rel: str) -> tuple[Any, list[Problem]]:
         line, col = e.args[0]
         return None, [Problem(rel, line, col, "an alias (*) refers to the collection that holds it, so the "
                                               "value never ends. remove the alias or point it elsewhere")]
+    tagged = _first_tagged(doc)
+    if tagged is not None:
+        (line, col), tag = tagged
+        if tag == "!!value":
+            return None, [Problem(rel, line, col, "'=' alone is a special value in YAML. put it in quotes: '='")]
+        return None, [Problem(rel, line, col, f"the YAML tag '{tag}' is not allowed in definitions. remove the "
+                                              "tag (quote the value to keep it as text)")]
     return doc, []
+
+
+_PLAIN_TYPES = (str, int, float, bool, type(None), dt.date)
+_STANDARD = "tag:yaml.org,2002:"
+
+
+def _first_tagged(doc: Any) -> tuple[tuple[int, int], str] | None:
+    """The 1-based position and name of the first value written with a YAML tag (`!foo x`, `!!set`,
+    `!!python/object/apply:...`), which the round-trip reader keeps as an object of its own (it never builds
+    Python objects from tags); None when every value is a plain mapping, list or scalar."""
+    return first_value(doc, _tag_of)
+
+
+def first_value(doc: Any, what: Callable[[Any], str | None]) -> tuple[tuple[int, int], str] | None:
+    """The 1-based position of the first node, key or value, in file order, for which `what` says something,
+    with what it said; None when it says nothing of any."""
+    stack: list[tuple[Any, tuple[int, int]]] = [(doc, _own_position(doc, (0, 0), one_based=True))]
+    while stack:
+        node, at = stack.pop()
+        said = what(node)
+        if said is not None:
+            return at, said
+        if isinstance(node, CommentedMap):
+            for k, v in reversed(list(node.items())):
+                lc = (node.lc.data or {}).get(k)  # a key merged in with '<<' has none: the mapping's own place
+                k_at, v_at = ((lc[0] + 1, lc[1] + 1), (lc[2] + 1, lc[3] + 1)) if lc else (at, at)
+                stack += [(v, v_at), (k, k_at)]
+        elif isinstance(node, CommentedSeq):
+            for i, v in reversed(list(enumerate(node))):
+                lc = (node.lc.data or {}).get(i)
+                stack.append((v, (lc[0] + 1, lc[1] + 1) if lc else at))
+    return None
+
+
+def _tag_of(node: Any) -> str | None:
+    if type(node) in (CommentedMap, CommentedSeq):
+        tag = getattr(getattr(node, "tag", None), "value", None)
+    elif isinstance(node, _PLAIN_TYPES) and not isinstance(node, TaggedScalar):
+        return None
+    else:  # a TaggedScalar, a set, an ordered map, bytes ...
+        tag = getattr(getattr(node, "tag", None), "value", None) or {
+            CommentedSet: "!!set", CommentedOrderedMap: "!!omap", bytes: "!!binary"}.get(type(node), "!!" + type(node).__name__)
+    if tag is None:
+        return None
+    return "!!" + tag[len(_STANDARD):] if tag.startswith(_STANDARD) else tag
 
 
 def _first_line(e: Exception) -> str:
@@ -236,6 +296,9 @@ def _syntax_problem(rel: str, e: MarkedYAMLError) -> Problem:
     if problem.startswith("mapping values are not allowed here"):
         return say(at, "a ':' here starts a second key on one line, or the line is indented too far. "
                        "put a value that holds ': ' in quotes, or fix the indentation")
+    if context.startswith("more indented follow up line"):
+        return say(at, "a line at the start of this | or > block holds only spaces, fewer than the lines after "
+                       "it. make that line empty or indent it like the text below it")
     if "found character '\\t'" in problem:
         return say(at, "a tab is used for indentation. indent with spaces")
     bad_start = (re.search(r"found character '(.+)' that cannot start any token", problem)
