@@ -236,3 +236,18 @@ def test_a_trend_window_longer_than_any_date_range_is_refused(proj):
     assert one_line(run("check", "--project", proj)) == (
         "accord.yml:2:45: settings.trend_window '999999999w' is longer than any date range. write a shorter "
         "duration, such as 30d")
+
+
+@pytest.mark.parametrize("canonical,owner,message", [
+    ("orders_placed", "a@x.example", "--canonical 'orders_placed' is not labelled 'Revenue' (metrics labelled so: "
+                                     "revenue). name one of them, or label the metric 'Revenue' first"),
+    ("revenue", "bob", "--owner 'bob' is not an email address. give the owner's email, such as ana@example.com"),
+    ("revenue", "Bob Smith", "--owner 'Bob Smith' is not an email address. give the owner's email, such as "
+                             "ana@example.com"),
+])
+def test_decide_refuses_a_canonical_outside_the_label_and_an_owner_that_is_no_email(proj, canonical, owner, message):
+    before = snapshot(proj)
+    line = one_line(run("workshop", "decide", "Revenue", "--project", proj, "--canonical", canonical, "--owner",
+                        owner, "--no-input"))
+    assert line == message
+    assert snapshot(proj) == before and not (proj / "decisions").exists()

@@ -321,6 +321,54 @@ def test_the_session_reads_only_the_data_folders_and_never_their_hidden_folders(
                 engine.records(f"select * from read_csv('{unreadable}')")
 
 
+def test_a_hidden_folder_or_a_symlink_deep_inside_a_data_folder_is_not_readable(tmp_path):
+    data = tmp_path / "data"
+    for folder in ("lake/2026/.secret", "lake/2025", "lake/.git/objects", "clean/deeper", "links"):
+        (data / folder).mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    for rel in ("lake/2026/a.csv", "lake/2026/.secret/s.csv", "lake/2025/b.csv", "lake/.git/objects/o.csv",
+                "lake/.env.csv", "clean/c.csv", "clean/deeper/d.csv", "links/inside.csv"):
+        (data / rel).write_text("x\n1\n")
+    (tmp_path / "elsewhere" / "e.csv").write_text("x\n1\n")
+    (data / "lake" / "2025" / "out").symlink_to(tmp_path / "elsewhere")
+    (data / "links" / "to_clean").symlink_to(data / "clean")
+    (data / "links" / "to_secret.csv").symlink_to(data / "lake" / "2026" / ".secret" / "s.csv")
+    sandbox = Sandbox(data_folders=(str(data),))
+    dirs, files = sandbox.readable()
+    assert f"{data}/clean/" in dirs                                    # nothing hidden inside: allowed whole
+    assert not any(d.startswith(f"{data}/lake/2026") or d == f"{data}/lake/" for d in dirs)
+    with open_engine("duckdb", None, sandbox=sandbox) as engine:
+        for readable in ("lake/2026/a.csv", "lake/2025/b.csv", "clean/c.csv", "clean/deeper/d.csv",
+                         "links/inside.csv"):
+            assert engine.records(f"select x from read_csv('{data / readable}')") == [{"x": 1}], readable
+        for unreadable in (data / "lake/2026/.secret/s.csv", data / "lake/.git/objects/o.csv", data / "lake/.env.csv",
+                           data / "lake/2025/out/e.csv", tmp_path / "elsewhere" / "e.csv",
+                           data / "links/to_secret.csv"):
+            with pytest.raises(EngineQueryError, match="outside the data folders"):
+                engine.records(f"select * from read_csv('{unreadable}')")
+
+
+def test_a_view_cannot_read_a_hidden_folder_deep_inside_the_data_folder(world):
+    (world.root / "data" / ".secret").mkdir()
+    (world.root / "data" / ".secret" / "x.csv").write_text(f"secret,t\n{CANARY},2026-01-05\n")
+    con = duckdb.connect(str(world.root / "warehouse.duckdb"))
+    con.execute(f"create view deep_view as select * from read_csv('{world.root}/data/.secret/x.csv')")
+    con.close()
+    write(world, "sources:\n  - {name: evil, table: deep_view, time: t}\nmetrics:\n"
+          + metric("evil", "max(length(secret))"), "engine: {type: duckdb, path: warehouse.duckdb}\n")
+    codes, seen = run_all(world)
+    assert codes[0] == 2 and codes[1] == 2, seen
+    assert "source 'evil' cannot be read" in seen
+    assert_no_canary(seen)
+    # and a sql: source cannot name the file: only sources, by name
+    write(world, "sources:\n  - {name: crm, path: data/crm.csv, time: t}\n"
+          f"  - {{name: evil, sql: \"select * from '{world.root}/data/.secret/x.csv'\", time: t}}\nmetrics:\n"
+          + metric("evil", "count(*)"))
+    codes, seen = run_all(world)
+    assert codes[0] == 2 and "defs.yml:3:" in seen, seen     # refused at load, at its line
+    assert_no_canary(seen)
+
+
 def test_the_configuration_is_locked_and_extensions_stay_off(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     with open_engine("duckdb", None, sandbox=Sandbox(memory_limit="512MB", threads=1)) as engine:

@@ -172,6 +172,55 @@ def bridge_query(project: Project, a: Side, b: Side) -> exp.Select:
     return q.group_by(*[g.copy() for g in group], differs.copy())
 
 
+def _refuse_without_data(project: Project, engine, sides: tuple[Side, Side], calendar: Calendar,
+                         start: dt.date) -> None:
+    """A period wholly before the first record of both sides, or after the last, has nothing to bridge."""
+    spans = []
+    for side in {s.source: s for s in sides}.values():
+        src = project.source(side.source)
+        schema = source_schema(engine, project, src)
+        t = local_time(schema, side.metric.time or src.time, project.settings.timezone, Problem("", 0, 0, ""))
+        row = engine.records(exp.select(exp.alias_(exp.Min(this=t.copy()), "first"),
+                                        exp.alias_(exp.Max(this=t.copy()), "last"))
+                             .from_(from_source(project, src)))[0]
+        spans.append((side.source, _day(row["first"]), _day(row["last"])))
+    label, end = calendar.label(start), calendar.next(start)
+    if all(first is None for _, first, _ in spans):
+        raise _refuse(f"there is no data to bridge: {' and '.join(repr(n) for n, _, _ in spans)} have no "
+                      "records with a time. load data first")
+    if all(first is None or first >= end for _, first, _ in spans):
+        first = min(f for _, f, _ in spans if f is not None)
+        raise _refuse(f"there is no data in {label}: the first record is of {first.isoformat()}. choose a later "
+                      "--period")
+    if all(last is None or last < start for _, _, last in spans):
+        last = max(x for _, _, x in spans if x is not None)
+        raise _refuse(f"there is no data in {label}: the last record is of {last.isoformat()}. choose an earlier "
+                      "--period")
+
+
+def _day(value) -> dt.date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _refuse_duplicate_keys(project: Project, engine, side: Side) -> None:
+    """Records are matched on their keys: a key on two rows would multiply matches silently."""
+    key = exp.Cast(this=exp.column(side.key, quoted=True), to=exp.DataType.build("VARCHAR"))
+    q = (exp.select(exp.alias_(key, "k"), exp.alias_(exp.Count(this=exp.Star()), "n"))
+         .from_(from_source(project, project.source(side.source)))
+         .where(exp.column(side.key, quoted=True).is_(exp.null()).not_())
+         .group_by(key.copy()).having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
+         .order_by(exp.column("k")).limit(1))
+    found = engine.records(q)
+    if found:
+        src = project.source(side.source)
+        raise UserError([Problem(src.location.file, src.location.line, 0,
+                                 f"source '{src.name}': key '{src.key}' is not unique: '{found[0]['k']}' appears on "
+                                 f"{found[0]['n']} rows, so records cannot be matched one to one. fix the data, "
+                                 "or choose a key that is unique per row")])
+
+
 def _failing(side: Side, mask: int) -> list[str]:
     return [name for i, (name, _) in enumerate(side.clauses) if mask >> i & 1]
 
@@ -196,6 +245,10 @@ def reconcile(project: Project, engine, a_name: str, b_name: str, period: str) -
         raise _refuse(f"'{a_name}' counts {ea or 'unstated entities'} ({a.source}) and '{b_name}' counts "
                       f"{eb or 'unstated entities'} ({b.source}): records of different entities cannot be matched. "
                       "set the same entity: on both sources if one row means the same thing")
+    _refuse_without_data(project, engine, (a, b), calendar, start)
+    if a.source != b.source:
+        for side in (a, b):
+            _refuse_duplicate_keys(project, engine, side)
     from accord.engine import EngineQueryError
     try:
         table = engine.query(bridge_query(project, a, b))

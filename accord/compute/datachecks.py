@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from accord.compute.relations import from_source
-from accord.compute.run import check_columns, source_schema
-from accord.engine import Engine
+from accord.compute.run import check_columns, measure_problems, source_schema, time_problems
+from accord.engine import Engine, EngineQueryError
 from accord.errors import Problem, UserError, did_you_mean
 from accord.project.model import Project
 
@@ -25,25 +25,39 @@ def data_problems(project: Project, engine: Engine) -> tuple[list[Problem], dict
     facts: dict[str, dict] = {}
     for source in project.sources:
         try:
-            schema = source_schema(engine, project, source)
-        except UserError as e:
-            problems += e.problems
-            continue
-        metrics = [m for m in project.metrics if m.kind == "simple" and m.source == source.name]
-        problems += check_columns(project, source, metrics, schema)
-        if source.time and schema.find(source.time) is None and not metrics:
-            loc = source.at("time")
-            problems.append(Problem(loc.file, loc.line, 0, f"time column '{source.time}' is not in source "
-                                    f"'{source.name}'.{did_you_mean(source.time, schema.columns)} fix time:"))
-        if source.key:
-            key = schema.find(source.key)
-            if key is None:
-                loc = source.at("key")
-                problems.append(Problem(loc.file, loc.line, 0, f"key column '{source.key}' is not in source "
-                                        f"'{source.name}'.{did_you_mean(source.key, schema.columns)} fix key:"))
-                continue
-            problems += _key_problems(project, engine, source, key, facts)
+            problems += _source_problems(project, engine, source, facts)
+        except EngineQueryError as e:  # a file that reads until its pages are decoded (a corrupt Parquet file)
+            problems.append(Problem(source.location.file, source.location.line, 0,
+                                    f"source '{source.name}' cannot be read: {e}. check the {source.origin}"))
     return problems, facts
+
+
+def _source_problems(project: Project, engine: Engine, source, facts: dict) -> list[Problem]:
+    problems: list[Problem] = []
+    try:
+        schema = source_schema(engine, project, source)
+    except UserError as e:
+        return e.problems
+    metrics = [m for m in project.metrics if m.kind == "simple" and m.source == source.name]
+    missing = check_columns(project, source, metrics, schema)
+    problems += missing
+    if not missing:
+        problems += measure_problems(engine, project, source, metrics, schema)
+        times = [source.time] + [m.time for m in metrics if m.time]
+        problems += time_problems(engine, project, source, schema, list(dict.fromkeys(t for t in times if t)))
+    if source.time and schema.find(source.time) is None and not metrics:
+        loc = source.at("time")
+        problems.append(Problem(loc.file, loc.line, 0, f"time column '{source.time}' is not in source "
+                                f"'{source.name}'.{did_you_mean(source.time, schema.columns)} fix time:"))
+    if source.key:
+        key = schema.find(source.key)
+        if key is None:
+            loc = source.at("key")
+            problems.append(Problem(loc.file, loc.line, 0, f"key column '{source.key}' is not in source "
+                                    f"'{source.name}'.{did_you_mean(source.key, schema.columns)} fix key:"))
+            return problems
+        problems += _key_problems(project, engine, source, key, facts)
+    return problems
 
 
 def _key_problems(project, engine, source, key, facts) -> list[Problem]:

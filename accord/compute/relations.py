@@ -1,6 +1,9 @@
 """Each source as a relation AST the engine can scan, and its time columns read in the project's zone."""
 from __future__ import annotations
 
+import csv
+import functools
+import stat
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -11,6 +14,7 @@ from accord.project.references import file_format, parse_fragment_statement
 
 _READERS = {"csv": "read_csv", "parquet": "read_parquet", "json": "read_json_auto"}
 TEXT_TYPES = ("VARCHAR", "STRING", "TEXT")
+NULL_TYPES = ('"NULL"', "NULL")   # a column of a source with a header and no rows
 DATE_TYPES = ("DATE",)
 TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME", "TIMESTAMP_US")
 TIMESTAMPTZ_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
@@ -19,9 +23,71 @@ TIMESTAMPTZ_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
 _ZONE_SUFFIX = r"\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$"
 
 
+# Up to this many bytes of a file are read to tell an empty CSV, a CSV with a header and no rows, or a file
+# named .parquet that is not Parquet, before the engine reads it.
+_PEEK = 65_536
+
+
+@functools.lru_cache(maxsize=256)
+def _peek(path: str, mtime_ns: int, size: int, fmt: str) -> tuple[str, tuple[str, ...]]:
+    """("empty" | "header" | "not parquet" | "", the header's column names)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_PEEK)
+            if fmt == "parquet" and size >= 8:
+                f.seek(size - 4)
+                tail = f.read(4)
+    except OSError:
+        return "", ()           # the engine says why it cannot read it
+    if fmt == "parquet":
+        return ("not parquet" if size < 8 or head[:4] != b"PAR1" or tail != b"PAR1" else ""), ()
+    if fmt != "csv":
+        return "", ()
+    if not head.strip():
+        return ("empty" if size <= _PEEK else ""), ()
+    lines = [line for line in head.splitlines() if line.strip()]
+    if size > _PEEK or len(lines) != 1:
+        return "", ()
+    try:
+        text = lines[0].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "", ()
+    delimiters = "\t" if path.lower().endswith(".tsv") else ",;\t|"
+    try:
+        dialect = csv.Sniffer().sniff(text, delimiters=delimiters)
+        names = next(csv.reader([text], dialect))
+    except (csv.Error, StopIteration):
+        names = next(csv.reader([text]))
+    return "header", tuple(n.strip() for n in names)
+
+
+def file_state(project: Project, source: Source) -> tuple[str, tuple[str, ...]]:
+    """What a first look at a file source shows: "empty", "header" (column names and no rows, with the
+    names), "not parquet", or "" for a file the engine is left to read (or not a single file, such as a glob)."""
+    if not source.path:
+        return "", ()
+    path = project.root / source.path
+    fmt = file_format(source.path)
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return "", ()
+    if not stat.S_ISREG(st.st_mode) or fmt not in ("csv", "parquet"):
+        return "", ()
+    return _peek(str(path), st.st_mtime_ns, st.st_size, fmt)
+
+
 def relation(project: Project, source: Source) -> exp.Expression:
-    """A FROM-able expression for the source: a file reader, an engine table, or its own SELECT."""
+    """A FROM-able expression for the source: a file reader, an engine table, or its own SELECT.
+
+    A CSV file with a header and no rows is a valid, empty source: its columns are NULLs of no type (the
+    engine would read them as text, which no sum() takes) and it has no rows."""
     if source.path:
+        state, names = file_state(project, source)
+        if state == "header" and names:
+            empty = exp.select(*(exp.alias_(exp.null(), exp.to_identifier(n, quoted=True)) for n in names)) \
+                .where(exp.false())
+            return exp.Subquery(this=empty)
         path = str((project.root / source.path).resolve())
         reader = exp.Anonymous(this=_READERS[file_format(source.path)], expressions=[exp.Literal.string(path)])
         return exp.Table(this=reader)
@@ -84,6 +150,8 @@ def local_time(schema: Schema, column: str, timezone: str, where: Problem) -> ex
     kind = schema.type_of(column)
     if kind in DATE_TYPES or kind in TIMESTAMP_TYPES:
         return col
+    if kind in NULL_TYPES:
+        return exp.Cast(this=col, to=exp.DataType.build("TIMESTAMP"))
     if kind in TIMESTAMPTZ_TYPES:
         return exp.Anonymous(this="timezone", expressions=[exp.Literal.string(timezone), col])
     if kind in TEXT_TYPES:

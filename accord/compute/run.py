@@ -12,7 +12,7 @@ from accord.compute.periods import Calendar
 from accord.compute.plan import (SAMPLE_ROWS, MetricScan, ScanPlan, additive_zero, choose, clause_columns, day_after,
                                  filter_plan, grouped_plan, presence_query, rows_query, sample_query, shows_rows,
                                  unqualify)
-from accord.compute.relations import TEXT_TYPES, Schema, from_source, local_time
+from accord.compute.relations import TEXT_TYPES, Schema, file_state, from_source, local_time
 from accord.engine import Engine, EngineQueryError
 from accord.errors import Problem, UserError, did_you_mean
 from accord.project.model import Metric, Project, Source
@@ -112,9 +112,20 @@ def _closure(project: Project, metrics: list[Metric]) -> list[Metric]:
 
 
 def source_schema(engine: Engine, project: Project, source: Source) -> Schema:
+    state, _ = file_state(project, source)
+    if state in ("empty", "not parquet"):
+        what = {"empty": "is empty: it has not even a header line. write the column names on its first line",
+                "not parquet": "is not a Parquet file (it lacks Parquet's PAR1 markers). write it as Parquet, "
+                               "or give it the ending of its format (.csv, .json)"}[state]
+        raise UserError([Problem(source.location.file, source.location.line, 0,
+                                 f"source '{source.name}': {source.path} {what}")])
     try:
         return Schema(engine.describe(from_source(project, source)))
     except EngineQueryError as e:
+        if str(e).startswith("the file is not UTF-8"):
+            raise UserError([Problem(source.location.file, source.location.line, 0,
+                                     f"source '{source.name}': {source.path or 'the file'} is "
+                                     f"{str(e)[len('the file is '):]}")]) from None
         raise UserError([Problem(source.location.file, source.location.line, 0,
                                  f"source '{source.name}' cannot be read: {e}. check the {source.origin}, "
                                  "and that the engine's user may SELECT from it")])
@@ -308,14 +319,64 @@ def _records(engine: Engine, source: Source, query: exp.Expression) -> list[dict
 
 
 def _unparsed_time(engine: Engine, project: Project, source: Source, schema: Schema, column: str) -> str | None:
-    """A text value of the time column that is not NULL and yet reads as no time, the way compute reads it."""
+    """A text value of the time column that is not NULL and yet reads as no time, the way compute reads it,
+    with the row's key when the source has one."""
     col = exp.column(schema.find(column), quoted=True)
     read = local_time(schema, column, project.settings.timezone, Problem("", 0, 0, ""))
     bad = exp.and_(exp.Not(this=exp.Is(this=col.copy(), expression=exp.null())),
                    exp.Is(this=read, expression=exp.null()))
-    found = engine.records(exp.select(exp.alias_(col, "example")).from_(from_source(project, source))
-                           .where(bad).limit(1))
-    return found[0]["example"] if found else None
+    key = schema.find(source.key) if source.key else None
+    picks = [exp.alias_(col, "example")] + ([exp.alias_(exp.column(key, quoted=True), "key")] if key else [])
+    found = engine.records(exp.select(*picks).from_(from_source(project, source)).where(bad).limit(1))
+    if not found:
+        return None
+    row = found[0]
+    return f"'{row['example']}'" + (f" (on the row with {source.key} '{row['key']}')" if key else "")
+
+
+def time_problems(engine: Engine, project: Project, source: Source, schema: Schema,
+                  columns: list[str]) -> list[Problem]:
+    """A text time column holding a value that reads as no time: one line with an example row."""
+    for t in columns:
+        if schema.find(t) is None or schema.type_of(t) not in TEXT_TYPES:
+            continue
+        example = _unparsed_time(engine, project, source, schema, t)
+        if example is not None:
+            loc = source.at("time")
+            return [Problem(loc.file, loc.line, 0, f"source '{source.name}': time column '{t}' holds {example}, "
+                                                   "which is not a date or timestamp. fix the data or choose "
+                                                   "another time column")]
+    return []
+
+
+def measure_problems(engine: Engine, project: Project, source: Source, metrics: list[Metric],
+                     schema: Schema) -> list[Problem]:
+    """A measure the engine cannot apply to a text column (sum(amount) where amount holds 'abc'): one line at
+    the measure, with an example value. Only measures that read a text column are asked about."""
+    out = []
+    for m in metrics:
+        tree = fragment(m.measure)
+        texts = [schema.find(c) for c in sorted({c.name for c in tree.find_all(exp.Column)})
+                 if schema.find(c) is not None and schema.type_of(c) in TEXT_TYPES]
+        if not texts:
+            continue
+        try:
+            engine.describe(exp.select(exp.alias_(tree, "v")).from_(from_source(project, source)))
+            continue
+        except EngineQueryError:
+            pass
+        col = exp.column(texts[0], quoted=True)
+        not_number = exp.and_(exp.Not(this=exp.Is(this=col.copy(), expression=exp.null())),
+                              exp.Is(this=exp.TryCast(this=col.copy(), to=exp.DataType.build("DOUBLE")),
+                                     expression=exp.null()))
+        found = engine.records(exp.select(exp.alias_(col, "example")).from_(from_source(project, source))
+                               .where(not_number).limit(1))
+        such = f", such as '{found[0]['example']}'" if found else ""
+        loc = m.at("measure")
+        out.append(Problem(loc.file, loc.line, 0, f"metric '{m.name}': measure '{m.measure}' reads column "
+                                                  f"'{texts[0]}', which holds text in source '{source.name}'{such}. "
+                                                  "fix the data, or measure a numeric column"))
+    return out
 
 
 def compute(project: Project, engine: Engine, names: list[str] | None = None, grain: str = "month",
@@ -337,6 +398,8 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
     schemas = {name: source_schema(engine, project, project.source(name)) for name in by_source}
     problems = [p for name, ms in by_source.items()
                 for p in check_columns(project, project.source(name), ms, schemas[name])]
+    problems = [p for name, ms in by_source.items()
+                for p in measure_problems(engine, project, project.source(name), ms, schemas[name])]
     if problems:
         raise UserError(problems)
 
@@ -353,13 +416,10 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
         values, nulls, plan = _run_plan(engine, project, source, plan, ms, schemas[name], today)
         plans[name] = plan
         for t in plan.notes["times"]:
-            if schemas[name].type_of(t) in TEXT_TYPES and any(nulls.get(m.name) for m in ms):
-                example = _unparsed_time(engine, project, source, schemas[name], t)
-                if example is not None:
-                    loc = source.at("time")
-                    raise UserError([Problem(loc.file, loc.line, 0, f"source '{name}': time column '{t}' holds "
-                                             f"'{example}', which is not a date or timestamp. fix the data "
-                                             "or choose another time column")])
+            if any(nulls.get(m.name) for m in ms):
+                problems = time_problems(engine, project, source, schemas[name], [t])
+                if problems:
+                    raise UserError(problems)
         raw.update(values)
         for m in ms:
             if nulls.get(m.name):

@@ -172,6 +172,9 @@ def _refusal(error: duckdb.Error) -> str:
     if outside:
         return (f"it reads '{outside.group(1)}', outside the data folders (the project folder and "
                 "settings.data_paths, never a hidden folder; list a folder there to read it)")
+    if "not utf-8 encoded" in str(error):   # the next lines quote the file's text: never shown
+        line = re.search(r"CSV Error on Line: (\d+)", first)
+        return f"the file is not UTF-8 text{f' (line {line.group(1)})' if line else ''}. save it as UTF-8"
     return first
 
 

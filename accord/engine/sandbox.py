@@ -18,32 +18,26 @@ class Sandbox:
     timeout: dt.timedelta = dt.timedelta(minutes=10)
 
     def readable(self) -> tuple[list[str], list[str]]:
-        """(folders, files) a query may read: every entry of each data folder except hidden ones, and
-        symlinks only where they lead inside a data folder. Listing the entries rather than the folder itself
-        keeps `.git/` and `.accord/` (the store) out of reach of a view stored in an engine database."""
+        """(folders, files) a query may read: the data folders without their hidden parts, and symlinks only
+        where they lead inside a data folder.
+
+        A folder is allowed whole only when nothing inside it, at any depth, is hidden or a symlink; otherwise
+        its visible entries are listed one by one (and so on down). The data folders themselves are always
+        listed entry by entry. So `.git/`, `.accord/` (the store), `data/.secret/` and a symlink out of the
+        project stay out of reach of a view stored in an engine database, which names files by itself."""
         folders = [Path(f).resolve() for f in self.data_folders]
         dirs: list[str] = []
         files: list[str] = []
+        seen: set[Path] = set()
+        budget = [_MAX_ENTRIES]
         for folder in folders:
-            try:
-                entries = sorted(folder.iterdir())
-            except OSError:
+            if folder in seen:
                 continue
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    target = entry.resolve()
-                    is_dir, is_file = target.is_dir(), target.is_file()
-                except (OSError, RuntimeError):
-                    continue
-                if not any(_inside_visible(target, f) for f in folders):
-                    continue
-                if is_dir:
-                    dirs.append(str(target) + os.sep)
-                elif is_file:
-                    files.append(str(target))
-        return dirs, files
+            seen.add(folder)
+            _, sub_dirs, sub_files = _scan(folder, folders, seen, budget)
+            dirs += sub_dirs
+            files += sub_files
+        return sorted(set(dirs)), sorted(set(files))
 
     def memory_amount(self) -> str | None:
         """The memory limit as an amount the engine takes (`75%` of this machine's memory in MiB); None when
@@ -62,3 +56,63 @@ def _inside_visible(target: Path, folder: Path) -> bool:
     if target != folder and folder not in target.parents:
         return False
     return not any(part.startswith(".") for part in target.relative_to(folder).parts)
+
+
+# A data folder holding more entries than this (a lake with millions of files) is listed down to where the
+# count ran out; past it, a folder is allowed whole, unscanned.
+_MAX_ENTRIES = 200_000
+
+
+def _scan(folder: Path, folders: list[Path], seen: set[Path], budget: list[int]) -> tuple[bool, list[str], list[str]]:
+    """(whether `folder` holds nothing hidden and no symlink at any depth, the folders and files to allow in
+    its place when it does not). A clean folder is allowed whole by its caller."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return False, [], []
+    budget[0] -= len(entries)
+    clean = True
+    dirs: list[str] = []
+    files: list[str] = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            clean = False
+            continue
+        path = Path(entry.path)
+        try:
+            if entry.is_symlink():
+                clean = False
+                target = path.resolve()
+                if not any(_inside_visible(target, f) for f in folders):
+                    continue
+                if target.is_file():
+                    files.append(str(target))
+                elif target.is_dir() and target not in seen:
+                    seen.add(target)
+                    _allow_dir(target, folders, seen, budget, dirs, files)
+            elif entry.is_dir(follow_symlinks=False):
+                if budget[0] <= 0:
+                    dirs.append(str(path) + os.sep)
+                    continue
+                sub_clean, sub_dirs, sub_files = _scan(path, folders, seen, budget)
+                if sub_clean:
+                    dirs.append(str(path) + os.sep)
+                else:
+                    clean = False
+                    dirs += sub_dirs
+                    files += sub_files
+            elif entry.is_file(follow_symlinks=False):
+                files.append(str(path))
+        except (OSError, RuntimeError):  # a symlink loop, an entry gone meanwhile
+            clean = False
+    return clean, dirs, files
+
+
+def _allow_dir(folder: Path, folders: list[Path], seen: set[Path], budget: list[int], dirs: list[str],
+               files: list[str]) -> None:
+    clean, sub_dirs, sub_files = _scan(folder, folders, seen, budget)
+    if clean:
+        dirs.append(str(folder) + os.sep)
+    else:
+        dirs += sub_dirs
+        files += sub_files

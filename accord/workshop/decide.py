@@ -8,6 +8,7 @@ definition shows up in `check` until it is approved.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -136,6 +137,9 @@ def guide(project: Project, spec: DecisionSpec, ask: Ask) -> DecisionSpec:
         default = on_record.owner if on_record else (project.metric(spec.canonical.metric).owner or "")
         while not spec.owner:
             spec.owner = ask("Who owns future changes to this decision? (an email)", default).strip() or None
+            if spec.owner and not is_email(spec.owner):
+                ask(f"'{spec.owner}' is not an email address. (press enter)", "")
+                spec.owner = None
     if spec.caveats is None:
         spec.caveats = _many(ask, "A caveat that remains true today (blank to finish)")
     if spec.unresolved is None:
@@ -222,12 +226,23 @@ def record_decision(project: Project, spec: DecisionSpec) -> Decided:
     return Decided(path, created, decided, _notes(t, decided))
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.][^@\s]*")
+
+
+def is_email(text: str) -> bool:
+    return bool(_EMAIL.fullmatch(text.strip()))
+
+
 def _check_names(project: Project, t: Topic, spec: DecisionSpec) -> None:
     named = ([spec.canonical] if spec.canonical else []) + list(spec.alternates or [])
     near = [m.name for m in t.metrics] + [m.name for m in project.metrics]
     for use in named:
         if not project.has_metric(use.metric):
             raise UserError(f"metric '{use.metric}' is not defined.{did_you_mean(use.metric, near)}")
+    labelled = [m.name for m in t.metrics]
+    if spec.canonical and spec.canonical.metric not in labelled:
+        raise UserError(f"--canonical '{spec.canonical.metric}' is not labelled '{t.label}' (metrics labelled so: "
+                        f"{', '.join(labelled) or 'none'}). name one of them, or label the metric '{t.label}' first")
     if spec.canonical and any(a.metric == spec.canonical.metric for a in spec.alternates or []):
         raise UserError(f"'{spec.canonical.metric}' is named both canonical and alternate. name it once")
     seen = set()
@@ -235,6 +250,9 @@ def _check_names(project: Project, t: Topic, spec: DecisionSpec) -> None:
         if a.metric in seen:
             raise UserError(f"--alternate '{a.metric}' is given twice. give each alternate once")
         seen.add(a.metric)
+    if spec.owner and not is_email(spec.owner):
+        raise UserError(f"--owner '{spec.owner}' is not an email address. give the owner's email, such as "
+                        "ana@example.com")
 
 
 def _apply(project: Project, item: CommentedMap, spec: DecisionSpec, decided: dict) -> None:
