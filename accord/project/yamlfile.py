@@ -25,13 +25,18 @@ except ImportError:  # pragma: no cover - the package is a dependency, but the p
 # Aliases let a short file expand to billions of values ("billion laughs"); no definitions file needs this many.
 MAX_VALUES = 200_000
 
-# The fast path composes with libyaml, which recurses in C: a file with more of these characters than this
-# could nest deep enough to overflow the C stack, so it is read the pure-Python way, which raises instead.
-_INDICATORS = "[{-:?"
+# A definitions file larger than this is refused before it is read; one larger than SLOW_BYTES is read only
+# the fast way (ruamel's pure-Python reader takes ten seconds or more per megabyte).
+MAX_BYTES = 5_000_000
+SLOW_BYTES = 1_000_000
+
+# The fast path composes with libyaml, which recurses in C: a file that could nest deeper than this (see
+# _nesting_bound) could overflow the C stack, so it is read the pure-Python way, which raises instead.
 _MAX_INDICATORS = 10_000
 # ruamel's pure-Python composer gives up (RecursionError) a few hundred levels down; well below that, both agree.
 _MAX_FAST_DEPTH = 100
 _UNSURE = object()
+_TOO_MANY = object()   # more than MAX_VALUES values, without aliases
 _SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp"))
 # Between its scalars a document read the fast way holds only indentation and YAML punctuation; anything else
 # (a comment, &anchor, *alias, !tag, ? key, %directive, '...', a tab) is left to the round-trip reader.
@@ -63,6 +68,13 @@ def read_yaml(path: Path, rel: str, *, keep_layout: bool = True) -> tuple[Any, l
     keep_layout=False to read such files fast too (without their comments, blank lines and fold positions).
     """
     try:
+        size = path.stat().st_size
+    except OSError as e:
+        return None, [Problem(rel, 0, 0, f"cannot be read ({e.strerror or e}). check that the file is readable")]
+    if size > MAX_BYTES:
+        return None, [Problem(rel, 0, 0, f"is {size / 1e6:.1f} MB; a YAML file accord reads holds at most "
+                                         f"{MAX_BYTES // 1_000_000} MB. split it into several files")]
+    try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = path.read_bytes()[:e.start].count(b"\n") + 1
@@ -71,9 +83,33 @@ def read_yaml(path: Path, rel: str, *, keep_layout: bool = True) -> tuple[Any, l
         return None, [Problem(rel, 0, 0, f"cannot be read ({e.strerror or e}). check that the file is readable")]
     if CParser is not None:
         doc = _read_fast(text, keep_layout)
+        if doc is _TOO_MANY:
+            return None, [_too_many(rel)]
         if doc is not _UNSURE:
             return doc, []
+        if len(text) > SLOW_BYTES:
+            return None, [_too_large_to_read_slowly(text, rel)]
     return _read_rt(text, rel)
+
+
+def _too_many(rel: str) -> Problem:
+    return Problem(rel, 0, 0, f"holds more than {MAX_VALUES:,} values (keys, items and texts). split it into "
+                              "several files")
+
+
+def _too_large_to_read_slowly(text: str, rel: str) -> Problem:
+    """A file over SLOW_BYTES that libyaml cannot read as plain YAML: its syntax error, else the size."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            YAML(typ="safe", pure=False).compose(text)
+    except MarkedYAMLError as e:
+        return _syntax_problem(rel, e)
+    except Exception:  # noqa: BLE001 - whatever it is, the size is the answer
+        pass
+    return Problem(rel, 0, 0, f"is {len(text) / 1e6:.1f} MB and uses YAML that accord reads only in files under "
+                              f"{SLOW_BYTES // 1_000_000} MB (anchors and aliases, tags, comments kept for writing "
+                              "back). split it into smaller files, or write it as plain YAML")
 
 
 def _read_fast(text: str, keep_layout: bool = True) -> Any:
@@ -87,7 +123,7 @@ def _read_fast(text: str, keep_layout: bool = True) -> Any:
     if keep_layout and ("#" in text or _BLANK_LINE.search("\n" + text)):
         return _UNSURE  # comments and blank lines: the round-trip reader keeps them to write them back
     if (_UNUSUAL.search(text) or Reader.NON_PRINTABLE.search(text)
-            or sum(map(text.count, _INDICATORS)) > _MAX_INDICATORS):
+            or _nesting_bound(text) > _MAX_INDICATORS):
         return _UNSURE
     try:
         with warnings.catch_warnings():
@@ -98,6 +134,8 @@ def _read_fast(text: str, keep_layout: bool = True) -> Any:
     if root is not None and not isinstance(root, (MappingNode, SequenceNode)):
         return _UNSURE  # a lone value: ruamel's indentation rules for it differ from libyaml's
     spans = _scalar_spans(root, text, folded=not keep_layout)
+    if spans is _TOO_MANY:
+        return _TOO_MANY
     if spans is None:
         return _UNSURE
     pos = 0
@@ -115,6 +153,26 @@ def _read_fast(text: str, keep_layout: bool = True) -> Any:
             return yaml.constructor.construct_document(root)
     except Exception:  # noqa: BLE001 - duplicate keys, impossible dates ...: _read_rt words the problem
         return _UNSURE
+
+
+_FLOW = re.compile(r"[\[\]{}]")
+_LINE_NESTING = re.compile(r"^( *)(.*)$", re.MULTILINE)
+
+
+def _nesting_bound(text: str) -> int:
+    """At least how deep the document could nest: the deepest run of open brackets, plus the most that one
+    line could open (its indentation and its block indicators). Every extra level of block nesting indents
+    further or adds an indicator on its line, so libyaml's recursion stays below this."""
+    depth = deepest = 0
+    if "[" in text or "{" in text:
+        for m in _FLOW.finditer(text):
+            depth += 1 if m.group() in "[{" else -1
+            deepest = max(deepest, depth)
+    line_most = 0
+    for m in _LINE_NESTING.finditer(text):
+        rest = m.group(2)
+        line_most = max(line_most, len(m.group(1)) + rest.count("-") + rest.count(":") + rest.count("?"))
+    return deepest + line_most
 
 
 def _only_punctuation(text: str, start: int, end: int) -> bool:
@@ -136,8 +194,11 @@ def _scalar_spans(root: Any, text: str, folded: bool) -> list[tuple[int, int]] |
     stack = [(root, 0)] if root is not None else []
     while stack:
         node, depth = stack.pop()
-        if id(node) in seen or len(seen) >= MAX_VALUES or depth > _MAX_FAST_DEPTH:
+        if id(node) in seen or depth > _MAX_FAST_DEPTH:
             return None  # a node met twice is an alias
+        if len(seen) >= MAX_VALUES:
+            # no alias met so far: unless one follows (the round-trip reader words that), too many values
+            return _TOO_MANY if not _has_alias(root) else None
         seen.add(id(node))
         if isinstance(node, ScalarNode):
             start, end = node.start_mark.index, node.end_mark.index
@@ -178,6 +239,23 @@ def _scalar_spans(root: Any, text: str, folded: bool) -> list[tuple[int, int]] |
     return spans
 
 
+def _has_alias(root: Any) -> bool:
+    """Whether a node appears twice under root (an alias), walking each node once."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                stack += [k, v]
+        elif isinstance(node, SequenceNode):
+            stack += node.value
+    return False
+
+
 def _read_rt(text: str, rel: str) -> tuple[Any, list[Problem]]:
     """The document as ruamel's pure-Python round-trip reader builds it, or the problems that stop it."""
     yaml = YAML(typ="rt")
@@ -203,6 +281,8 @@ def _read_rt(text: str, rel: str) -> tuple[Any, list[Problem]]:
     try:
         _count(doc)
     except _TooLarge:
+        if "*" not in text:
+            return None, [_too_many(rel)]
         return None, [Problem(rel, 0, 0, f"expands to more than {MAX_VALUES:,} values through its anchors and "
                                          "aliases (&, *). write the definitions out without nested aliases")]
     except _Recursive as e:
