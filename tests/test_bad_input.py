@@ -251,3 +251,24 @@ def test_decide_refuses_a_canonical_outside_the_label_and_an_owner_that_is_no_em
                         owner, "--no-input"))
     assert line == message
     assert snapshot(proj) == before and not (proj / "decisions").exists()
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "9000-01-01"])
+def test_as_of_at_the_ends_of_the_calendar_runs_bounded_by_the_data(proj, tmp_path, as_of):
+    for args in (["compute", "--format", "json"], ["check"], ["tree", "--format", "json"],
+                 ["report", "--out", tmp_path / "r.html"], ["reconcile", "revenue", "orders_placed", "--period",
+                                                             "2026-01"]):
+        r = run(*args, "--project", proj, "--as-of", as_of)
+        assert r.returncode in (0, 1), (args, r.stderr)
+        assert "Traceback" not in r.stderr
+        if args[0] == "compute":
+            periods = {row["period"] for row in json.loads(r.stdout)["rows"]}
+            # data from 2026-01-05 to 2026-02-10: months up to a year past the last data, never to as-of
+            assert periods <= {f"2026-{m:02d}" for m in range(1, 13)} | {"2027-01", "2027-02"}, sorted(periods)
+
+
+@pytest.mark.parametrize("as_of", ["garbage", "2026-13-01", "10000-01-01", "0000-01-01", "-1", "2026-02-30"])
+def test_an_as_of_that_is_no_date_is_one_line(proj, as_of):
+    for command in ("compute", "check", "tree", "report"):
+        line = one_line(run(command, "--project", proj, f"--as-of={as_of}"))
+        assert line.startswith(f"--as-of '{as_of}' is not a date") or "--as-of" in line, line

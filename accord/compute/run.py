@@ -361,7 +361,8 @@ def measure_problems(engine: Engine, project: Project, source: Source, metrics: 
         if not texts:
             continue
         try:
-            engine.describe(exp.select(exp.alias_(tree, "v")).from_(from_source(project, source)))
+            applied = exp.select(exp.alias_(tree, "v")).from_(from_source(project, source))
+            engine.describe(exp.Subquery(this=applied, alias=exp.TableAlias(this=exp.to_identifier("__measure"))))
             continue
         except EngineQueryError:
             pass
@@ -398,8 +399,6 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
     schemas = {name: source_schema(engine, project, project.source(name)) for name in by_source}
     problems = [p for name, ms in by_source.items()
                 for p in check_columns(project, project.source(name), ms, schemas[name])]
-    problems = [p for name, ms in by_source.items()
-                for p in measure_problems(engine, project, project.source(name), ms, schemas[name])]
     if problems:
         raise UserError(problems)
 
@@ -412,8 +411,15 @@ def compute(project: Project, engine: Engine, names: list[str] | None = None, gr
         source = project.source(name)
         if progress:
             progress(f"scanning {name} for {len(ms)} metric{'s' if len(ms) != 1 else ''}")
-        plan = plan_source(engine, project, source, ms, schemas[name], calendar, today)
-        values, nulls, plan = _run_plan(engine, project, source, plan, ms, schemas[name], today)
+        try:
+            plan = plan_source(engine, project, source, ms, schemas[name], calendar, today)
+            values, nulls, plan = _run_plan(engine, project, source, plan, ms, schemas[name], today)
+        except UserError:
+            # the engine refused: a measure over a text column is said at the measure, with an example value
+            worded = measure_problems(engine, project, source, ms, schemas[name])
+            if worded:
+                raise UserError(worded) from None
+            raise
         plans[name] = plan
         for t in plan.notes["times"]:
             if any(nulls.get(m.name) for m in ms):
