@@ -27,7 +27,8 @@ class Problem:
             where += f":{self.line}"
             if self.col:
                 where += f":{self.col}"
-        return f"{where}: {self.message}"
+        # one line per problem, whatever the YAML held (a name written as a block of text)
+        return f"{where}: {self.message}".replace("\r", "\\r").replace("\n", "\\n")
 
 
 class AccordError(Exception):

@@ -82,7 +82,8 @@ def mutated(draw) -> tuple[str, str]:
     if draw(st.booleans()):
         setting = draw(st.sampled_from(["trend_window", "alpha", "as_of"]))
         value = draw(st.sampled_from(ODD_VALUES))
-        config = re.sub(rf"{setting}: [^,}}]*", f"{setting}: {value}".replace("\n", " "), config)
+        replacement = f"{setting}: {value}".replace("\n", " ")
+        config = re.sub(rf"{setting}: [^,}}]*", lambda _: replacement, config)
     text = "\n".join(lines) + "\n"
     if draw(st.integers(0, 9)) == 0:
         text = "x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n" + "".join(
