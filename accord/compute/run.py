@@ -355,7 +355,10 @@ def measure_problems(engine: Engine, project: Project, source: Source, metrics: 
     the measure, with an example value. Only measures that read a text column are asked about."""
     out = []
     for m in metrics:
-        tree = fragment(m.measure)
+        try:
+            tree = fragment(m.measure)
+        except FragmentError:  # reported as a load problem
+            continue
         texts = [schema.find(c) for c in sorted({c.name for c in tree.find_all(exp.Column)})
                  if schema.find(c) is not None and schema.type_of(c) in TEXT_TYPES]
         if not texts:
