@@ -285,6 +285,12 @@ def test_prework_problems_show_at_the_teams_form_with_what_was_typed_kept(web, p
     assert len(problems) == 1 and "2,100 characters, at most 2,000" in problems[0] and "(marketing_pipeline)" in \
         problems[0], problems
     assert "Every opportunity marketing touched</textarea>" in section and f"{long}</textarea>" in section
+    # under the field it concerns, tied to it for screen readers
+    field = section[section.index('name="marketing_pipeline.trusted_report"'):]
+    assert re.match(r'name="marketing_pipeline.trusted_report" rows="2" maxlength="2000" aria-invalid="true" '
+                    r'aria-describedby="marketing-marketing_pipeline-trusted_report-problem">x{2100}</textarea>\s*'
+                    r'<p class="problem" id="marketing-marketing_pipeline-trusted_report-problem">2,100 characters',
+                    field), field[:300]
     assert "Sales drops Lost deals</textarea>" in section
     assert not (project / "prework" / "pipeline" / "marketing.yml").exists()
     assert next(e for e in audit_rows(project) if e.action == "prework").outcome == "invalid"
@@ -420,11 +426,14 @@ def test_an_owner_accepts_a_finding_with_a_reason_and_expiry(web, project):
     before = target.read_bytes() if target.exists() else None
     r = jo.post("/findings/accept", data={**fields, "reason": "counts every deal by design", "until": "2026-07-01"})
     assert r.status_code == 422 and "not after today" in r.text
-    # the problem shows at the finding's form, open again, with what was typed kept; nothing written
-    form_html = r.text[r.text.index("The acceptance was not recorded"):]
+    # the problem shows under its field in the finding's form, open again, with what was typed kept
+    form_html = r.text[r.text.index('<details open>'):]
     form_html = form_html[:form_html.index("</form>")]
-    assert 'value="counts every deal by design"' in form_html and 'value="2026-07-01"' in form_html
-    assert "<details open>" in r.text and 'action="/findings/accept"' in form_html
+    assert 'value="counts every deal by design"' in form_html and 'action="/findings/accept"' in form_html
+    until = form_html[form_html.index('name="until"'):]
+    assert 'value="2026-07-01" aria-invalid="true"' in until
+    assert re.search(r'^[^<]*>\s*<p class="problem" id="until-\d+-problem" role="alert">2026-07-01 is not after today',
+                     until), until[:400]
     assert (target.read_bytes() if target.exists() else None) == before
     r = jo.post("/findings/accept", data={**fields, "reason": "counts every deal by design", "until": "2026-12-31"})
     assert r.status_code == 303

@@ -400,7 +400,9 @@ async def accept(request: Request):
     audit.record(site.db, person.email, "accept", target, outcome="invalid")
     return _findings(request, person, overview, code=finding.code, status=422, refused={
         "code": finding.code, "metrics": ",".join(metrics), "reason": data.get("reason", ""),
-        "until": data.get("until", ""), "problems": problems})
+        "until": data.get("until", ""), "problems": [x for x in problems if not x.startswith(("until:", "reason"))],
+        "at_field": {f: " ".join(x.split(": ", 1)[-1] for x in problems if x.startswith(f))
+                     for f in ("until", "reason") if any(x.startswith(f) for x in problems)}})
 
 
 @router.post("/approve/{name}")
@@ -480,10 +482,10 @@ def workshop_label(request: Request, label: str):
 
 
 def _workshop(person, project, label: str, error: list[str] | None = None, given: dict | None = None,
-              prework: tuple[str, dict, list[str]] | None = None) -> dict:
+              prework: tuple[str, dict, list[str], dict[str, str]] | None = None) -> dict:
     """The workshop page of a label: pre-work per team, approvals, and (for facilitators) the decision form with
     the problems of the last attempt next to it and what was typed kept; `prework` (team, what was typed,
-    problems) does the same for a team's pre-work form."""
+    problems, field -> its problem) does the same for a team's pre-work form, each problem under its field."""
     state = _state(project, label)
     t = state["topic"]
     from accord.workshop.prework import QUESTIONS, SHARPER
@@ -492,10 +494,11 @@ def _workshop(person, project, label: str, error: list[str] | None = None, given
         a = state["answers"].get(r.team)
         entry = {"request": r, "answers": a, "submitted": r.team in state["submitted"],
                  "editable": may.may_edit_prework(person, r.team),
-                 "values": _prework_values(r, a), "problems": [], "others": a.others_wrong if a else None,
+                 "values": _prework_values(r, a), "problems": [], "at_field": {},
+                 "others": a.others_wrong if a else None,
                  "base": app.content_hash(app.prework_paths(project, t.label, r.team))}
         if prework and prework[0] == r.team:
-            typed, entry["problems"] = prework[1], prework[2]
+            typed, entry["problems"], entry["at_field"] = prework[1], prework[2], prework[3]
             entry["values"] = {o["metric"]: {k: typed.get(f"{o['metric']}.{k}") for k, _ in QUESTIONS}
                                for o in r.own}
             entry["others"] = typed.get(SHARPER[0])
@@ -532,9 +535,10 @@ async def prework(request: Request, label: str, team: str):
         raise Refused("prework", target, f"Only members of {team} may fill in {team}'s pre-work.")
     answers = {o["metric"]: {k: (data.get(f"{o['metric']}.{k}") or None) for k, _ in QUESTIONS} for o in r.own}
     questions = dict(QUESTIONS) | {SHARPER[0]: SHARPER[1]}
+    at_field = {k: f"{len(v):,} characters, at most 2,000. shorten it" for k, v in data.items()
+                if k != "base" and len(v) > 2000}
     problems = [f"“{questions.get(k.split('.', 1)[-1], k)}”" + (f" ({k.split('.')[0]})" if "." in k else "")
-                + f": {len(v):,} characters, at most 2,000. shorten it" for k, v in data.items()
-                if k != "base" and len(v) > 2000]
+                + f": {why}" for k, why in at_field.items()]
     if not problems:
         try:
             written = app.submit_prework(project, t.label, team, person.email, answers,
@@ -546,7 +550,7 @@ async def prework(request: Request, label: str, team: str):
     if problems:
         audit.record(site.db, person.email, "prework", target, outcome="invalid")
         return render(request, "workshop_label.html.j2",
-                      _workshop(person, project, t.label, prework=(team, data, problems)), status=422)
+                      _workshop(person, project, t.label, prework=(team, data, problems, at_field)), status=422)
     _written(request, person, "prework", target, written)
     return redirect(f"/workshop/{_q(t.label)}#team-{team}")
 
