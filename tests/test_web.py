@@ -389,6 +389,12 @@ def test_a_bad_decision_form_shows_the_clis_one_line_problem_and_writes_nothing(
     r = dev.post("/workshop/Pipeline/decide", data={**fields, "canonical": "sales_pipeline", "owner": "dev@x.example",
                                                     "follow_ups": "task without owner"})
     assert r.status_code == 422
+    # a problem of one field shows under that field, tied to it for screen readers
+    field = r.text[r.text.index('<textarea id="follow_ups"'):]
+    assert re.match(r'<textarea id="follow_ups" name="follow_ups" rows="2" aria-invalid="true" '
+                    r'aria-describedby="follow_ups-problem">task without owner</textarea>\s*'
+                    r'<p class="problem" id="follow_ups-problem" role="alert">--follow-up &#39;task without owner&#39; '
+                    r'is not TASK\|OWNER\|YYYY-MM-DD', field), field[:400]
     assert not (project / "decisions").exists()
 
 

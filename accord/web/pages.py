@@ -514,7 +514,10 @@ def _workshop(person, project, label: str, error: list[str] | None = None, given
         "missing": [r.team for r in state["requests"] if r.team not in state["submitted"]],
         "approvable": [(metric, may.may_approve(person, project, metric),
                         app.content_hash(app.approval_paths(project, metric))) for metric in approvable],
-        "error": error, "form": given or {}}
+        "error": [x for x in error or () if not x.startswith(DECIDE_PREFIXES)],
+        "at_field": {field: " ".join(x for x in error or () if x.startswith(prefix))
+                     for prefix, field in zip(DECIDE_PREFIXES, DECIDE_AT) if any(x.startswith(prefix) for x in error or ())},
+        "form": given or {}}
 
 
 @router.post("/workshop/{label}/prework/{team}")
@@ -559,6 +562,10 @@ def _q(s: str) -> str:
     from urllib.parse import quote
     return quote(s, safe="")
 
+
+# a decision's problems, by how they start (the command line's words), under the form field they concern
+DECIDE_PREFIXES = ("--canonical", "for:", "--alternate", "--owner", "--follow-up", "--review-every")
+DECIDE_AT = ("canonical", "for", "alternates", "owner", "follow_ups", "review_every")
 
 DECIDE_FIELDS = {"base", "canonical", "for", "alternates", "owner", "caveats", "unresolved", "follow_ups",
                  "review_every"}
