@@ -183,3 +183,17 @@ def test_reconcile_before_any_data_exists_says_so(proj):
     put(proj, "data/shipped.csv", "id,amount,shipped_at\n")
     assert one_line(run("reconcile", "revenue", "shipped_value", "--period", "2026-01", "--project", proj)) == (
         "there is no data to bridge: 'orders' and 'shipped' have no records with a time. load data first")
+
+
+def test_a_text_column_compared_inside_a_measure_is_no_problem(proj):
+    """`sum(case when status = 'done' then 1 else 0 end)` reads text only to compare it: it computes."""
+    put(proj, "data/orders.csv", "id,amount,ordered_at,status\n1,10.5,2026-01-05,done\n2,20,2026-01-31,open\n"
+                                 "3,7,2026-02-01,done\n")
+    defs = proj / "defs.yml"
+    defs.write_text(defs.read_text().replace("measure: count(*)",
+                                             "measure: \"sum(case when status = 'done' then 1 else 0 end)\""))
+    assert run("validate", "--project", proj).returncode == 0
+    r = run("compute", "orders_placed", "--project", proj, "--format", "json", "--grain", "month")
+    assert r.returncode == 0, r.stderr
+    got = {row["period"]: row["value"] for row in json.loads(r.stdout)["rows"] if row["period"] <= "2026-02"}
+    assert got == {"2026-01": 1, "2026-02": 1}      # by hand: one 'done' order in each month

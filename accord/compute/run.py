@@ -354,6 +354,25 @@ _TEXT_AGGREGATES = (exp.Count, exp.Min, exp.Max, exp.AnyValue, exp.First, exp.La
                     exp.GroupConcat, exp.ArrayAgg)
 
 
+# what a value passes through on its way into an aggregate as a number
+_NUMERIC_PATH = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.Paren, exp.Cast, exp.TryCast,
+                 exp.Coalesce, exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Greatest, exp.Least, exp.Case)
+
+
+def _used_as_number(column: exp.Column) -> bool:
+    """The column's value reaches its aggregate as a number (`sum(amount)`, `sum(case when … then amount end)`),
+    not as text compared or passed to a function (`sum(case when status = 'won' then 1 end)`)."""
+    child, node = column, column.parent
+    while node is not None and not isinstance(node, exp.AggFunc):
+        if isinstance(node, exp.If):
+            if child is node.this:          # the condition of a WHEN
+                return False
+        elif not isinstance(node, _NUMERIC_PATH):
+            return False
+        child, node = node, node.parent
+    return node is not None
+
+
 def measure_problems(engine: Engine, project: Project, source: Source, metrics: list[Metric],
                      schema: Schema) -> list[Problem]:
     """A measure the engine cannot apply to a text column (sum(amount) where amount holds 'abc'): one line at
@@ -366,7 +385,8 @@ def measure_problems(engine: Engine, project: Project, source: Source, metrics: 
             continue
         texts = sorted({schema.find(c.name) for c in tree.find_all(exp.Column)
                         if schema.find(c.name) is not None and schema.type_of(c.name) in TEXT_TYPES
-                        and not isinstance(c.find_ancestor(exp.AggFunc), _TEXT_AGGREGATES)})
+                        and not isinstance(c.find_ancestor(exp.AggFunc), _TEXT_AGGREGATES)
+                        and _used_as_number(c)})
         if not texts:
             continue
         col = exp.column(texts[0], quoted=True)
