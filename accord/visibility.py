@@ -20,7 +20,8 @@ class Reader:
     staff: bool = False        # facilitators and admins see everything
 
 
-def _same(a: str | None, b: str | None) -> bool:
+def same_person(a: str | None, b: str | None) -> bool:
+    """Two emails naming one person (case and surrounding spaces aside)."""
     return bool(a and b) and a.strip().lower() == b.strip().lower()
 
 
@@ -28,7 +29,7 @@ def may_see(project: Project, reader: Reader, metric: str) -> bool:
     if not project.has_metric(metric):
         return True
     m = project.metric(metric)
-    if m.visible_to is None or reader.staff or _same(reader.email, m.owner):
+    if m.visible_to is None or reader.staff or same_person(reader.email, m.owner):
         return True
     return bool(set(reader.teams) & set(m.visible_to))
 
@@ -44,7 +45,7 @@ def source_teams(project: Project, source: str) -> set[str]:
     if source not in {s.name for s in project.sources}:
         return set()
     owner = project.source(source).owner
-    return {t.name for t in project.teams if _same(t.lead, owner) or any(_same(m, owner) for m in t.members)}
+    return {t.name for t in project.teams if same_person(t.lead, owner) or any(same_person(m, owner) for m in t.members)}
 
 
 def redact(report: Report, hide: frozenset[str]) -> Report:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accord.visibility import same_person
+
 RANK = {"viewer": 0, "member": 1, "facilitator": 2, "admin": 3}
 
 
@@ -20,10 +22,6 @@ class Person:
 
     def at_least(self, role: str) -> bool:
         return RANK.get(self.role, -1) >= RANK[role]
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    return bool(a and b) and a.strip().lower() == b.strip().lower()
 
 
 def may_edit_prework(person: Person, team: str) -> bool:
@@ -45,16 +43,16 @@ def may_approve(person: Person, project, metric: str) -> bool:
     if not person.at_least("member") or not project.has_metric(metric):
         return False
     decisions = [d for d in project.decisions if any(u.metric == metric for u in d.canonical + d.alternates)]
-    return bool(decisions) and all(any(_same(person.email, a) for a in approvers(project, d, metric))
+    return bool(decisions) and all(any(same_person(person.email, a) for a in approvers(project, d, metric))
                                    for d in decisions)
 
 
 def may_accept(person: Person, project, finding) -> bool:
     if not person.at_least("member"):
         return False
-    if _same(person.email, finding.owner):
+    if same_person(person.email, finding.owner):
         return True
-    leads = {t.name for t in project.teams if _same(t.lead, person.email)}
+    leads = {t.name for t in project.teams if same_person(t.lead, person.email)}
     return bool(leads & set(finding.teams))
 
 
